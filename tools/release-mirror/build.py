@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""Build the release mirror: the real upstream programs, compiled from their published Go
+modules through the Go module proxy, packed exactly like their upstream release archives.
+
+    build.py [--list] [PROGRAM ...]
+
+Programs, versions and archive layouts come from programs.yml beside this file. The mirror is
+written to $ILP_CACHE_DIR/mirror (default ~/.cache/ilp-observability/mirror) laid out like the
+upstream download pages, so that a role's download URL only needs its base replaced:
+
+    <mirror>/prometheus/node_exporter/releases/download/v1.12.1/node_exporter-1.12.1.linux-amd64.tar.gz
+    <mirror>/oss/release/grafana-12.3.1.linux-amd64.tar.gz
+
+Each program is rebuilt only when its entry in programs.yml (or this script) changes: a stamp
+file next to the archive records the recipe hash it was built from.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path(os.environ.get("ILP_CACHE_DIR", Path.home() / ".cache" / "ilp-observability"))
+MIRROR = CACHE / "mirror"
+WORK = CACHE / "mirror-work"
+ARCH = "amd64"
+
+
+def log(msg: str) -> None:
+    print(f"[release-mirror] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, cwd=None, env=None, capture=False):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    res = subprocess.run(cmd, cwd=cwd, env=full_env, text=True,
+                         stdout=subprocess.PIPE if capture else None)
+    if res.returncode != 0:
+        raise SystemExit(f"command failed ({res.returncode}): {' '.join(map(str, cmd))}")
+    return res.stdout if capture else None
+
+
+def go_env():
+    return {"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "GOWORK": "off"}
+
+
+def fmt(value, ctx):
+    if isinstance(value, str):
+        return value.format(**ctx)
+    if isinstance(value, list):
+        return [fmt(v, ctx) for v in value]
+    if isinstance(value, dict):
+        return {fmt(k, ctx): fmt(v, ctx) for k, v in value.items()}
+    return value
+
+
+def recipe_hash(name: str, spec: dict) -> str:
+    # `smoke` only drives smoke_test.py; changing it must not rebuild the archive.
+    spec = {k: v for k, v in spec.items() if k != "smoke"}
+    data = json.dumps({"spec": spec, "script": Path(__file__).read_text()}, sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def module_info(path: str, version: str) -> dict:
+    out = run(["go", "mod", "download", "-json", f"{path}@{version}"], env=go_env(), capture=True)
+    info = json.loads(out)
+    if info.get("Error"):
+        raise SystemExit(f"{path}@{version}: {info['Error']}")
+    return info
+
+
+def gomod_json(gomod_path: str) -> dict:
+    return json.loads(run(["go", "mod", "edit", "-json", gomod_path], capture=True))
+
+
+def write_wrapper(name: str, spec: dict, ctx: dict, workdir: Path) -> tuple[dict, Path]:
+    """Create a wrapper module that requires the program's module with its remote replaces."""
+    module, modver = spec["module"], spec["module_version"]
+    info = module_info(module, modver)
+    mod = gomod_json(info["GoMod"])
+    src_dir = Path(info["Dir"])
+    lines = [f"module {spec.get('wrapper_module', 'ilp.local/release-mirror/' + name)}", "",
+             f"go {mod['Go']}", ""]
+    requires = [f"\t{module} {info['Version']}"]
+    replaces = []
+    for extra in spec.get("extra_requires", []):
+        requires.append(f"\t{extra}")
+    for rep in mod.get("Replace") or []:
+        old, new = rep["Old"], rep["New"]
+        lhs = old["Path"] + (f" {old['Version']}" if old.get("Version") else "")
+        if new["Path"].startswith((".", "/")):
+            # A nested module replaced by a local folder: point it at the same commit's
+            # pseudo-version on the proxy instead (the proxy zip does not carry the folder).
+            override = spec.get("local_replaces", {}).get(old["Path"])
+            if override is None:
+                commit = spec.get("commit")
+                if not commit:
+                    raise SystemExit(f"{name}: local replace {old['Path']} needs 'commit' in programs.yml")
+                override = module_info(old["Path"], commit)["Version"]
+            replaces.append(f"\t{lhs} => {old['Path']} {override}")
+        else:
+            replaces.append(f"\t{lhs} => {new['Path']} {new.get('Version', '')}".rstrip())
+    overlay = spec.get("overlay_files")
+    if overlay:
+        # A writable copy of the module with the files its published zip lacks.
+        copy = workdir / "module-src"
+        shutil.copytree(src_dir, copy)
+        for p in copy.rglob("*"):
+            p.chmod(p.stat().st_mode | 0o200)
+        copy.chmod(copy.stat().st_mode | 0o200)
+        for rel, content in overlay.items():
+            target = copy / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(fmt(content, ctx))
+        replaces.append(f"\t{module} => ./module-src")
+        src_dir = copy
+    lines += ["require (", *requires, ")", ""]
+    if replaces:
+        lines += ["replace (", *replaces, ")", ""]
+    excludes = [f"\t{e['Path']} {e['Version']}" for e in mod.get("Exclude") or []]
+    if excludes:
+        lines += ["exclude (", *excludes, ")", ""]
+    (workdir / "go.mod").write_text("\n".join(lines))
+    # Seed go.sum with the module's own (upstream-verified) checksums: the module proxy's
+    # checksum-database endpoint answers 404 for many modules it serves, and with a go.sum
+    # line Go checks the download against it instead of asking the database.
+    sums = [f"{module} {info['Version']} {info['Sum']}", f"{module} {info['Version']}/go.mod {info['GoModSum']}"]
+    if (Path(info["Dir"]) / "go.sum").exists():
+        sums += (Path(info["Dir"]) / "go.sum").read_text().splitlines()
+    (workdir / "go.sum").write_text("\n".join(sums) + "\n")
+    imports = "\n".join(f'\t_ "{pkg}"' for pkg in spec["packages"].values() if not pkg.startswith("./"))
+    (workdir / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+    for rel, content in (spec.get("wrapper_files") or {}).items():
+        target = workdir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(fmt(content, ctx))
+    return info, src_dir
+
+
+def build_binaries(name: str, spec: dict, ctx: dict, workdir: Path, bindir: Path) -> None:
+    ldflags = ["-s", "-w"] + [f"-X {k}={fmt(v, ctx)}" for k, v in (spec.get("ldflags_x") or {}).items()]
+    tags = ",".join(spec.get("tags") or [])
+    env = go_env()
+    env["CGO_ENABLED"] = "1" if spec.get("cgo") else "0"
+    env["GOOS"], env["GOARCH"] = "linux", ARCH
+    builder = spec.get("builder")
+    for binary, pkg in spec["packages"].items():
+        out = bindir / binary
+        cmd = ["go", "build", "-trimpath", "-ldflags", " ".join(ldflags)]
+        if tags:
+            cmd += ["-tags", tags]
+        cmd += ["-o", str(out), pkg]
+        log(f"{name}: go build {binary} ({pkg})")
+        t0 = time.time()
+        if builder:
+            run_in_builder(builder, cmd, workdir, env)
+        else:
+            run(cmd, cwd=workdir, env=env)
+        log(f"{name}: built {binary} in {time.time() - t0:.0f}s")
+
+
+def run_in_builder(builder: str, cmd: list, workdir: Path, env: dict) -> None:
+    """Run a cgo build inside a test-host image of the oldest supported Debian, so the binary
+    only needs that release's glibc (upstream builds on an old glibc for the same reason)."""
+    goroot = run(["go", "env", "GOROOT"], capture=True).strip()
+    gomodcache = run(["go", "env", "GOMODCACHE"], capture=True).strip()
+    gocache = CACHE / f"go-build-{builder.replace('/', '_').replace(':', '_')}"
+    gocache.mkdir(parents=True, exist_ok=True)
+    apt = CACHE / "builder-apt"
+    apt.mkdir(parents=True, exist_ok=True)
+    envs = []
+    for k, v in {**env, "GOCACHE": "/gocache", "GOMODCACHE": "/gomodcache", "HOME": "/tmp",
+                 "GOPROXY": os.environ.get("GOPROXY", run(["go", "env", "GOPROXY"], capture=True).strip()),
+                 "PATH": "/goroot/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}.items():
+        envs += ["-e", f"{k}={v}"]
+    # Paths in cmd point at the host's workdir; the same path is mounted in the container.
+    script = ("set -e; if ! dpkg -s gcc libsystemd-dev >/dev/null 2>&1; then mkdir -p /aptcache/partial; "
+              "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+              "-o Dir::Cache::archives=/aptcache gcc libc6-dev libsystemd-dev >/dev/null; fi; "
+              + " ".join(shlex.quote(str(c)) for c in cmd))
+    run(["docker", "run", "--rm", "--network", "host",
+         "-v", f"{goroot}:/goroot:ro", "-v", f"{gomodcache}:/gomodcache",
+         "-v", f"{gocache}:/gocache", "-v", f"{apt}:/aptcache", "-v", f"{workdir}:{workdir}",
+         "-w", str(workdir), *envs, builder, "bash", "-c", script])
+
+
+def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: Path) -> Path:
+    arc = spec["archive"]
+    archive_name = fmt(arc["name"], ctx)
+    top = fmt(arc.get("top", ""), ctx)
+    members: list[tuple[str, bytes, int]] = []
+    for dest, source in fmt(arc["files"], ctx).items():
+        kind, _, ref = source.partition(":")
+        if kind == "bin":
+            path = bindir / ref
+            members.append((dest, path.read_bytes(), 0o755))
+        elif kind == "module":
+            path = src_dir / ref
+            if path.is_dir():
+                for f in sorted(p for p in path.rglob("*") if p.is_file()):
+                    members.append((f"{dest}/{f.relative_to(path)}", f.read_bytes(), 0o644))
+            else:
+                members.append((dest, path.read_bytes(), 0o644))
+        elif kind == "text":
+            members.append((dest, (ref + "\n").encode(), 0o644))
+        else:
+            raise SystemExit(f"{name}: unknown file source {source}")
+    mtime = int(ctx["epoch"])
+    out = outdir / archive_name
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    if arc["format"] == "tar.gz":
+        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
+            dirs = set()
+            for dest, _, _ in members:
+                parts = Path(top, dest).parts
+                for i in range(1, len(parts)):
+                    dirs.add(Path(*parts[:i]).as_posix())
+            for d in sorted(dirs):
+                ti = tarfile.TarInfo(d)
+                ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, mtime
+                tar.addfile(ti)
+            for dest, data, mode in members:
+                ti = tarfile.TarInfo(Path(top, dest).as_posix() if top else dest)
+                ti.size, ti.mode, ti.mtime = len(data), mode, mtime
+                tar.addfile(ti, io.BytesIO(data))
+    elif arc["format"] == "zip":
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for dest, data, mode in members:
+                zi = zipfile.ZipInfo(Path(top, dest).as_posix() if top else dest,
+                                     date_time=dt.datetime.utcfromtimestamp(mtime).timetuple()[:6])
+                zi.external_attr = (0o100000 | mode) << 16
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(zi, data)
+    else:
+        raise SystemExit(f"{name}: unknown archive format {arc['format']}")
+    tmp.rename(out)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    checksum_name = fmt(arc["checksums"], ctx)
+    if arc.get("checksums_format") == "hash-only":
+        (outdir / checksum_name).write_text(f"{digest}\n")
+    else:
+        (outdir / checksum_name).write_text(f"{digest}  {archive_name}\n")
+    return out
+
+
+def build(name: str, spec: dict, force: bool = False) -> dict:
+    version = str(spec["version"])
+    ctx = {"version": version, "arch": ARCH, "commit": spec.get("commit", ""),
+           "date": "", "epoch": 0}
+    outdir = MIRROR / fmt(spec["url_path"], ctx)
+    stamp = outdir / f".built-{name}-{ARCH}"
+    rhash = recipe_hash(name, spec)
+    if not force and stamp.exists() and json.loads(stamp.read_text()).get("recipe") == rhash:
+        log(f"{name} {version}: cached ({outdir})")
+        return json.loads(stamp.read_text())
+    t0 = time.time()
+    workdir = WORK / f"{name}-{version}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    bindir = workdir / "bin"
+    bindir.mkdir()
+    log(f"{name} {version}: resolving {spec['module']}@{spec['module_version']}")
+    info, src_dir = write_wrapper(name, spec, ctx, workdir)
+    module_time = dt.datetime.fromisoformat(info["Time"].replace("Z", "+00:00")) if "Time" in info \
+        else dt.datetime.now(dt.timezone.utc)
+    if "Time" not in info:
+        meta = json.loads(run(["go", "list", "-m", "-json", f"{spec['module']}@{spec['module_version']}"],
+                              env=go_env(), capture=True))
+        module_time = dt.datetime.fromisoformat(meta["Time"].replace("Z", "+00:00"))
+    ctx["date"] = module_time.strftime("%Y%m%d-%H:%M:%S")
+    ctx["isodate"] = module_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ctx["epoch"] = int(module_time.timestamp())
+    build_binaries(name, spec, ctx, workdir, bindir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    archive = pack(name, spec, ctx, src_dir, bindir, outdir)
+    result = {"program": name, "version": version, "recipe": rhash,
+              "archive": str(archive.relative_to(MIRROR)),
+              "archive_bytes": archive.stat().st_size,
+              "build_seconds": round(time.time() - t0, 1)}
+    stamp.write_text(json.dumps(result, indent=2) + "\n")
+    shutil.rmtree(workdir, ignore_errors=True)
+    log(f"{name} {version}: {archive.name} {archive.stat().st_size / 1e6:.1f} MB in {result['build_seconds']}s")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("programs", nargs="*", help="programs to build (default: all)")
+    parser.add_argument("--list", action="store_true", help="print the programs and versions, build nothing")
+    parser.add_argument("--force", action="store_true", help="rebuild even when cached")
+    args = parser.parse_args()
+    programs = yaml.safe_load((HERE / "programs.yml").read_text())
+    if args.list:
+        for name, spec in programs.items():
+            print(f"{name}\t{spec['version']}")
+        return 0
+    wanted = args.programs or list(programs)
+    unknown = [p for p in wanted if p not in programs]
+    if unknown:
+        log(f"unknown program(s): {', '.join(unknown)}; known: {', '.join(programs)}")
+        return 2
+    results = [build(name, programs[name], args.force) for name in wanted]
+    report = MIRROR / "build-report.json"
+    old = json.loads(report.read_text()) if report.exists() else {}
+    old.update({r["program"]: r for r in results})
+    report.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
