@@ -1,0 +1,76 @@
+# ilp.observability: developer entry points. Every target sets up what it needs itself.
+#   make lab    the main job: build the lab hosts and run site.yml against inventories/lab
+#   make test   everything CI runs: lint, sanity, unit tests, rule tests, Molecule scenarios
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ILP_CACHE_DIR ?= $(HOME)/.cache/ilp-observability
+export ILP_MIRROR_URL ?= http://127.0.0.1:18080
+export ANSIBLE_FORCE_COLOR ?= false
+export PY_COLORS ?= 0
+# Molecule scenarios run by `make test`, and the mirror programs they need.
+SCENARIOS ?= node_exporter
+TEST_PROGRAMS ?= node_exporter
+# The programs site.yml deploys today.
+LAB_PROGRAMS ?= node_exporter
+
+.PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit package molecule test lab lab-destroy clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(VENV)/.installed: requirements-dev.txt
+	@command -v python3 >/dev/null
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+hosts:
+	tools/test-hosts/build-images.sh
+
+mirror: venv hosts
+	$(PY) tools/release-mirror/build.py $(TEST_PROGRAMS)
+	tools/release-mirror/serve.sh
+
+mirror-all: venv hosts
+	$(PY) tools/release-mirror/build.py
+	tools/release-mirror/serve.sh
+
+# Start every mirrored program on a test host and check its health endpoint.
+mirror-check: mirror-all
+	$(PY) tools/release-mirror/smoke_test.py
+
+lint: venv
+	yamllint --strict .
+	ansible-lint --profile production
+
+sanity: venv
+	tools/ci/ansible-test.sh sanity --python 3.11
+
+unit: venv
+	tools/ci/ansible-test.sh units --python 3.11
+	$(PY) -m pytest -q tests/tools
+
+package: venv
+	tools/ci/package-test.sh
+
+molecule: venv hosts
+	$(MAKE) mirror TEST_PROGRAMS="$(TEST_PROGRAMS)"
+	for s in $(SCENARIOS); do molecule test -s $$s; done
+
+test: lint sanity unit package molecule
+
+lab: venv hosts
+	$(MAKE) mirror TEST_PROGRAMS="$(LAB_PROGRAMS)"
+	tools/lab/run.sh
+
+lab-destroy:
+	tools/lab/run.sh --destroy
+
+clean:
+	rm -rf tests/output build *.tar.gz

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The lab: one monitoring host and two connector hosts as systemd containers on the project
+# network, site.yml run against inventories/lab from the collection as `ansible-galaxy` installs
+# it, and a report of what runs where.
+#   tools/lab/run.sh            create (or reuse) the hosts and converge them
+#   tools/lab/run.sh --destroy  remove the lab hosts
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+network=${ILP_TEST_NETWORK:-ilp-observability}
+image=${ILP_TEST_IMAGE:-ilp-observability/debian}
+cache=${ILP_CACHE_DIR:-$HOME/.cache/ilp-observability}
+hosts=(ilp-lab-monitoring:12 ilp-lab-connector-1:11 ilp-lab-connector-2:13)
+
+if [ "${1:-}" = --destroy ]; then
+  for h in "${hosts[@]}"; do docker rm -f "${h%%:*}" >/dev/null 2>&1 || true; done
+  exit 0
+fi
+
+start=$(date +%s)
+for h in "${hosts[@]}"; do
+  name=${h%%:*} release=${h##*:}
+  if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != true ]; then
+    docker rm -f "$name" >/dev/null 2>&1 || true
+    docker run -d --name "$name" --hostname "$name" --network "$network" \
+      --cap-add SYS_ADMIN --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+      --tmpfs /run --tmpfs /run/lock --tmpfs /tmp "$image:$release" >/dev/null
+  fi
+done
+for h in "${hosts[@]}"; do
+  name=${h%%:*}
+  for _ in $(seq 1 30); do
+    state=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
+    case "$state" in running|degraded) break ;; esac
+    sleep 1
+  done
+done
+
+# Install the collection the way users do, and run its site playbook from there.
+collections="$cache/lab-collections"
+rm -rf "$collections" "$cache/lab-build" && mkdir -p "$collections" "$cache/lab-build"
+ansible-galaxy collection build --force --output-path "$cache/lab-build" . >/dev/null
+ansible-galaxy collection install --force -p "$collections" "$cache"/lab-build/ilp-observability-*.tar.gz >/dev/null
+export ANSIBLE_COLLECTIONS_PATH="$collections:${ANSIBLE_COLLECTIONS_PATH:-$HOME/.ansible/collections}"
+export ANSIBLE_PIPELINING=true ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
+ansible-playbook ilp.observability.site -i inventories/lab "$@"
+converged=$(date +%s)
+
+python3 tools/lab/report.py inventories/lab/hosts.yml | tee "$top/lab-report.txt"
+echo "lab: converged in $((converged - start)) s (wall time of this command: $(( $(date +%s) - start )) s)"
