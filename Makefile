@@ -10,8 +10,6 @@ export ILP_CACHE_DIR ?= $(HOME)/.cache/ilp-observability
 export ILP_MIRROR_URL ?= http://127.0.0.1:18080
 export ANSIBLE_FORCE_COLOR ?= false
 export PY_COLORS ?= 0
-# This checkout first, so an older installed copy of the collection never shadows it.
-export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections:$(HOME)/.ansible/collections:/usr/share/ansible/collections
 # Molecule scenarios run by `make test`, and the mirror programs they need.
 SCENARIOS ?= node_exporter
 TEST_PROGRAMS ?= node_exporter
