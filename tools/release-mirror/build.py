@@ -39,6 +39,8 @@ CACHE = Path(os.environ.get("ILP_CACHE_DIR", Path.home() / ".cache" / "ilp-obser
 MIRROR = CACHE / "mirror"
 WORK = CACHE / "mirror-work"
 ARCH = "amd64"
+BUILDER_VERSION = 1
+GO_VERSION = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def log(msg: str) -> None:
@@ -70,9 +72,11 @@ def fmt(value, ctx):
 
 
 def recipe_hash(name: str, spec: dict) -> str:
-    # `smoke` only drives smoke_test.py; changing it must not rebuild the archive.
+    """What a built archive depends on: the program's entry (less `smoke`, which only drives
+    smoke_test.py), the Go toolchain, and BUILDER_VERSION, bumped whenever a change of this
+    script changes what it produces. Other edits of the script rebuild nothing."""
     spec = {k: v for k, v in spec.items() if k != "smoke"}
-    data = json.dumps({"spec": spec, "script": Path(__file__).read_text()}, sort_keys=True)
+    data = json.dumps({"spec": spec, "builder": BUILDER_VERSION, "go": GO_VERSION}, sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
@@ -192,6 +196,8 @@ def run_in_builder(builder: str, cmd: list, workdir: Path, env: dict) -> None:
     script = ("set -e; if ! dpkg -s gcc libsystemd-dev >/dev/null 2>&1; then mkdir -p /aptcache/partial; "
               "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
               "-o Dir::Cache::archives=/aptcache gcc libc6-dev libsystemd-dev >/dev/null; fi; "
+              # The container is started by dockerd, not by us: carry over our niceness.
+              + f"exec nice -n {os.nice(0)} "
               + " ".join(shlex.quote(str(c)) for c in cmd))
     run(["docker", "run", "--rm", "--network", "host",
          "-v", f"{goroot}:/goroot:ro", "-v", f"{gomodcache}:/gomodcache",

@@ -147,7 +147,7 @@ def smoke(host: Host, name: str, spec: dict) -> str:
     last = "no answer"
     try:
         while True:
-            res = host.exec(["curl", "-sS", "--max-time", "5", url], check=False, timeout=30)
+            res = host.exec(["curl", "-fsS", "--max-time", "5", url], check=False, timeout=30)
             if res.returncode == 0 and expect in res.stdout:
                 return url
             last = (f"curl exit {res.returncode}: {res.stderr.strip()}" if res.returncode
