@@ -1,6 +1,6 @@
 # ilp.observability: developer entry points. Every target sets up what it needs itself.
 #   make lab    the main job: build the lab hosts and run site.yml against inventories/lab
-#   make test   everything CI runs: lint, sanity, unit tests, rule tests, Molecule scenarios
+#   make test   everything CI runs: lint, sanity, unit tests, rule tests, packaging, Molecule
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV ?= .venv
@@ -11,12 +11,12 @@ export ILP_MIRROR_URL ?= http://127.0.0.1:18080
 export ANSIBLE_FORCE_COLOR ?= false
 export PY_COLORS ?= 0
 # Molecule scenarios run by `make test`, and the mirror programs they need.
-SCENARIOS ?= node_exporter
-TEST_PROGRAMS ?= node_exporter
+SCENARIOS ?= node_exporter prometheus
+TEST_PROGRAMS ?= node_exporter prometheus alertmanager
 # The programs site.yml deploys today.
-LAB_PROGRAMS ?= node_exporter
+LAB_PROGRAMS ?= node_exporter prometheus alertmanager
 
-.PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit package molecule test lab lab-destroy clean
+.PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules package molecule test lab lab-destroy clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -56,6 +56,11 @@ unit: venv
 	tools/ci/ansible-test.sh units --python 3.11
 	$(PY) -m pytest -q tests/tools
 
+# promtool check and promtool test rules on the collection's rules, rendered with their defaults.
+rules: venv
+	$(PY) tools/release-mirror/build.py prometheus
+	tools/ci/rules-test.sh
+
 package: venv
 	tools/ci/package-test.sh
 
@@ -63,7 +68,7 @@ molecule: venv hosts
 	$(MAKE) mirror TEST_PROGRAMS="$(TEST_PROGRAMS)"
 	for s in $(SCENARIOS); do molecule test -s $$s; done
 
-test: lint sanity unit package molecule
+test: lint sanity unit rules package molecule
 
 lab: venv hosts
 	$(MAKE) mirror TEST_PROGRAMS="$(LAB_PROGRAMS)"

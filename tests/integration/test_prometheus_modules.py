@@ -330,7 +330,7 @@ def problems_by_rule(result):
 
 def test_rules_erroring_rules_reported_healthy_group_clean(lab):
     run = run_module('prometheus_rules_check', dict(url=lab.url, expected_groups=['healthy', 'broken'],
-                                                   expected_files=[lab.rules_file], max_evaluation_seconds=5))
+                                                    expected_files=[lab.rules_file], max_evaluation_seconds=5))
     assert run.failed, run
     problems = problems_by_rule(run.result)
     assert set(problems) == {('broken', 'broken:duplicate_series'), ('broken', 'broken:many_to_many')}, run.result['problems']
@@ -352,7 +352,7 @@ def test_rules_erroring_rules_reported_healthy_group_clean(lab):
 
 def test_rules_missing_group_reported(lab):
     run = run_module('prometheus_rules_check', dict(url=lab.url, expected_groups=['healthy', 'ilp_connector_alerts'],
-                                                   allow_unhealthy=True))
+                                                    allow_unhealthy=True))
     assert run.failed, run
     assert [(p['group'], p['kind']) for p in run.result['problems']] == [('ilp_connector_alerts', 'missing_group')]
     assert "group 'ilp_connector_alerts': expected group is not loaded (loaded groups: broken, healthy)" in run.result['msg']
@@ -362,7 +362,7 @@ def test_rules_missing_group_reported(lab):
 
 def test_rules_unexpected_file_reported(lab):
     run = run_module('prometheus_rules_check', dict(url=lab.url, expected_files=['/etc/prometheus/rules/ilp.yml'],
-                                                   allow_unhealthy=True))
+                                                    allow_unhealthy=True))
     assert run.failed, run
     assert {(p['group'], p['kind']) for p in run.result['problems']} == {('healthy', 'unexpected_file'), ('broken', 'unexpected_file')}
 
@@ -391,7 +391,7 @@ def test_rules_wait_after_reload(reloadable):
     write_yaml(Path(reloadable.rules_file), {'groups': [HEALTHY_GROUP, added]})
     reloadable.reload()
     run = run_module('prometheus_rules_check', dict(url=reloadable.url, expected_groups=['healthy', 'added_after_reload'],
-                                                   wait_timeout=60))
+                                                    wait_timeout=60))
     assert not run.failed, run
     assert {g['name'] for g in run.result['groups']} == {'healthy', 'added_after_reload'}
 
@@ -489,7 +489,7 @@ def test_basic_auth_needs_force_basic_auth(secured):
     # Prometheus challenges with a bare "WWW-Authenticate: Basic" that urllib does not answer,
     # which is why force_basic_auth defaults to true.
     run = run_module('prometheus_rules_check', dict(url=secured.url, url_username='ansible', url_password=PASSWORD,
-                                                   force_basic_auth=False))
+                                                    force_basic_auth=False))
     assert run.failed
     assert run.result['status'] == 401
     assert PASSWORD not in run.output

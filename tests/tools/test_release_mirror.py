@@ -20,8 +20,14 @@ PROGRAMS = yaml.safe_load((TOP / "tools/release-mirror/programs.yml").read_text(
 
 
 def role_default(role: str, key: str):
-    defaults = TOP / "roles" / role / "defaults" / "main.yml"
-    return yaml.safe_load(defaults.read_text()).get(key) if defaults.exists() else None
+    """A role default, from defaults/main.yml or any file of defaults/main/."""
+    base = TOP / "roles" / role / "defaults"
+    for path in [base / "main.yml", *sorted((base / "main").glob("*.yml"))]:
+        if path.exists():
+            value = (yaml.safe_load(path.read_text()) or {}).get(key)
+            if value is not None:
+                return value
+    return None
 
 
 @pytest.mark.parametrize("program", sorted(PROGRAMS))

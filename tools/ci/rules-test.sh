@@ -5,7 +5,7 @@
 #   2. promtool check rules on every rendered file,
 #   3. promtool test rules on every tests/rules/*.test.yml (they load ../../build/rules/*.yml).
 # promtool comes from the release mirror's Prometheus archive (the version the role pins, from
-# roles/prometheus/defaults/main.yml, else 3.16.0), unpacked once under the cache folder.
+# roles/prometheus/defaults/main/main.yml, else 3.16.0), unpacked once under the cache folder.
 # Ends with "rules-test: N passed, M failed": one item per rule file check and per test group.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,8 +14,8 @@ cache=${ILP_CACHE_DIR:-$HOME/.cache/ilp-observability}
 if [ -d "$top/.venv/bin" ]; then export PATH="$top/.venv/bin:$PATH"; fi
 
 version=3.16.0
-if [ -f roles/prometheus/defaults/main.yml ]; then
-  v=$(sed -nE 's/^prometheus_version:[[:space:]]*["'\'']?([0-9][0-9A-Za-z.+-]*)["'\'']?[[:space:]]*(#.*)?$/\1/p' roles/prometheus/defaults/main.yml | head -n1)
+if [ -f roles/prometheus/defaults/main/main.yml ]; then
+  v=$(sed -nE 's/^prometheus_version:[[:space:]]*["'\'']?([0-9][0-9A-Za-z.+-]*)["'\'']?[[:space:]]*(#.*)?$/\1/p' roles/prometheus/defaults/main/main.yml | head -n1)
   version=${v:-$version}
 fi
 case "$(uname -m)" in
