@@ -16,7 +16,7 @@ TEST_PROGRAMS ?= node_exporter prometheus alertmanager
 # The programs site.yml deploys today.
 LAB_PROGRAMS ?= node_exporter prometheus alertmanager
 
-.PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules package molecule test lab lab-destroy clean
+.PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules integration package molecule test lab lab-destroy clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -61,6 +61,11 @@ rules: venv
 	$(PY) tools/release-mirror/build.py prometheus
 	tools/ci/rules-test.sh
 
+# The modules against real Prometheus servers started on loopback from the mirror's archive.
+integration: venv
+	$(PY) tools/release-mirror/build.py prometheus
+	$(PY) -m pytest -q tests/integration
+
 package: venv
 	tools/ci/package-test.sh
 
@@ -68,7 +73,7 @@ molecule: venv hosts
 	$(MAKE) mirror TEST_PROGRAMS="$(TEST_PROGRAMS)"
 	for s in $(SCENARIOS); do molecule test -s $$s; done
 
-test: lint sanity unit rules package molecule
+test: lint sanity unit rules integration package molecule
 
 lab: venv hosts
 	$(MAKE) mirror TEST_PROGRAMS="$(LAB_PROGRAMS)"

@@ -47,6 +47,25 @@ def probe(url: str) -> str:
         return f"unreachable ({exc})"
 
 
+def prometheus_summary(base: str) -> list[str]:
+    """Targets by health and the alerts firing now, from Prometheus' API."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/v1/targets?state=active", timeout=5) as resp:
+            targets = json.load(resp)["data"]["activeTargets"]
+        with urllib.request.urlopen(f"{base}/api/v1/alerts", timeout=5) as resp:
+            alerts = json.load(resp)["data"]["alerts"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        return [f"    (Prometheus API not readable: {exc})"]
+    out = []
+    for job in sorted({t["labels"]["job"] for t in targets}):
+        mine = [t for t in targets if t["labels"]["job"] == job]
+        up = sum(t["health"] == "up" for t in mine)
+        out.append(f"    scrape job {job:<13} {up}/{len(mine)} up")
+    firing = sorted({a["labels"]["alertname"] for a in alerts if a["state"] == "firing"})
+    out.append(f"    alerts firing: {', '.join(firing) or 'none'}")
+    return out
+
+
 def main() -> int:
     hosts = lab_hosts(sys.argv[1] if len(sys.argv) > 1 else "inventories/lab/hosts.yml")
     lines = ["", "ilp.observability lab", "=" * 21]
@@ -66,7 +85,10 @@ def main() -> int:
             status = probe(url)
             ok &= status in ("200", "401")
             lines.append(f"  {service:<14} {what:<26} {url}  -> HTTP {status}")
-    lines.append("")
+            if service == "prometheus":
+                lines += prometheus_summary(f"http://{address}:{port}")
+    lines += ["", "node_exporter asks for basic auth in the lab: user prometheus, password in",
+              "inventories/lab/group_vars/all/main.yml (production inventories take it from Vault).", ""]
     print("\n".join(lines))
     return 0 if ok else 1
 
