@@ -8,7 +8,9 @@ network=${ILP_TEST_NETWORK:-ilp-observability}
 image=${ILP_TEST_IMAGE:-ilp-observability/debian}:12
 port=${ILP_MIRROR_PORT:-18080}
 mkdir -p "$cache/mirror"
-if [ "$(docker inspect -f '{{.State.Running}}' ilp-mirror 2>/dev/null)" = true ]; then
+# Keep a running mirror only if it serves this cache folder.
+if [ "$(docker inspect -f '{{.State.Running}}' ilp-mirror 2>/dev/null)" = true ] \
+   && [ "$(docker inspect -f '{{range .Mounts}}{{.Source}}{{end}}' ilp-mirror)" = "$cache/mirror" ]; then
   exit 0
 fi
 docker rm -f ilp-mirror >/dev/null 2>&1 || true
