@@ -82,3 +82,23 @@ notes:
   - The connection options are good candidates for
     C(module_defaults) with C(group/ilp.observability.observability).
 """
+
+    # Attributes of the read-only modules that query the Prometheus API. List this fragment
+    # before ansible.builtin.action_common_attributes(.actiongroups) in extends_documentation_fragment:
+    # on a merge the values already in the documentation win, so the builtin fragments then only
+    # add their descriptions.
+    READ_ONLY_ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads from the Prometheus API, so it runs unchanged in check mode.
+  diff_mode:
+    support: none
+    details: Nothing is changed, so there is nothing to show a diff for.
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership:
+      - ilp.observability.observability
+"""

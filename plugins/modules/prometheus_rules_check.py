@@ -65,21 +65,9 @@ options:
     default: 0
 extends_documentation_fragment:
   - ilp.observability.prometheus_api
+  - ilp.observability.prometheus_api.read_only_attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads from the Prometheus API, so it runs unchanged in check mode.
-  diff_mode:
-    support: none
-    details: Nothing is changed, so there is nothing to show a diff for.
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership:
-      - ilp.observability.observability
 notes:
   - Prometheus reports the rule file paths as it resolved them, so O(expected_files) should use
     the same absolute paths as the deployed C(prometheus.yml).

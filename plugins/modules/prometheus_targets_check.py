@@ -71,21 +71,9 @@ options:
     default: true
 extends_documentation_fragment:
   - ilp.observability.prometheus_api
+  - ilp.observability.prometheus_api.read_only_attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads from the Prometheus API, so it runs unchanged in check mode.
-  diff_mode:
-    support: none
-    details: Nothing is changed, so there is nothing to show a diff for.
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership:
-      - ilp.observability.observability
 seealso:
   - module: ilp.observability.prometheus_rules_check
   - name: Prometheus HTTP API, targets

@@ -5,16 +5,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 import urllib.error
-from email.message import Message
 
 import pytest
 
 from ansible.module_utils.urls import SSLValidationError
-from ansible_collections.ilp.observability.plugins.module_utils import prometheus_api
 from ansible_collections.ilp.observability.plugins.module_utils.prometheus_api import (
     PrometheusAPI,
     PrometheusAPIError,
@@ -23,43 +20,10 @@ from ansible_collections.ilp.observability.plugins.module_utils.prometheus_api i
     prometheus_module_kwargs,
     strip_userinfo,
 )
+from ansible_collections.ilp.observability.tests.unit.plugins.fakes import FakeResponse, http_error, install_open_url
 
 PASSWORD = 'S3cret-Passw0rd!'
 TOKEN = 'tok-abcdef-0123456789'
-
-
-class FakeResponse(object):
-    def __init__(self, body, status=200, content_type='application/json'):
-        self._body = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.status = status
-        self.headers = {'Content-Type': content_type}
-
-    def read(self):
-        return self._body
-
-    def getcode(self):
-        return self.status
-
-
-def http_error(url, code, reason, body=b''):
-    headers = Message()
-    headers['Content-Type'] = 'text/plain; charset=utf-8'
-    return urllib.error.HTTPError(url, code, reason, headers, io.BytesIO(body))
-
-
-class FakeOpenUrl(object):
-    """Stand-in for open_url: returns or raises the queued answers, records every call."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.calls = []
-
-    def __call__(self, url, **kwargs):
-        self.calls.append(dict(kwargs, url=url))
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
 
 
 def params(**overrides):
@@ -72,9 +36,7 @@ def params(**overrides):
 @pytest.fixture
 def fake_open(monkeypatch):
     def install(*answers):
-        fake = FakeOpenUrl(*answers)
-        monkeypatch.setattr(prometheus_api, 'open_url', fake)
-        return fake
+        return install_open_url(monkeypatch, *answers)
     return install
 
 

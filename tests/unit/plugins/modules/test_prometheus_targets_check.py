@@ -5,18 +5,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import urllib.error
-from email.message import Message
 
-import pytest
-
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-from ansible_collections.ilp.observability.plugins.module_utils import prometheus_api
 from ansible_collections.ilp.observability.plugins.modules import prometheus_targets_check
+from ansible_collections.ilp.observability.tests.unit.plugins import fakes
 
+MODULE = prometheus_targets_check  # for the clock and run fixtures of conftest.py
 URL = 'http://127.0.0.1:9090'
 TARGETS_URL = URL + '/api/v1/targets?state=active'
 PASSWORD = 'S3cret-Passw0rd!'
@@ -59,97 +54,6 @@ def fleet(node2_health='up', node2_error=''):
         target('node', '10.0.0.12:9100', health=node2_health, last_error=node2_error, extra_labels={'ilp_network': 'testnet'}),
         target('ilp_connector', '10.0.0.11:7771', extra_labels={'ilp_network': 'mainnet'}),
     )
-
-
-class FakeResponse(object):
-    def __init__(self, doc, status=200):
-        self._body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-        self.status = status
-        self.headers = {'Content-Type': 'application/json'}
-
-    def read(self):
-        return self._body
-
-    def getcode(self):
-        return self.status
-
-
-class FakeOpenUrl(object):
-    """Stand-in for open_url: answers are used in turn, the last one repeats."""
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.calls = []
-
-    def __call__(self, url, **kwargs):
-        self.calls.append(dict(kwargs, url=url))
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, BaseException):
-            raise answer
-        return FakeResponse(answer)
-
-
-class FakeClock(object):
-    def __init__(self):
-        self.now = 500.0
-        self.sleeps = []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def exit_json(self, **kwargs):
-    kwargs.setdefault('changed', False)
-    raise ExitJson(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs.update(failed=True, msg=msg)
-    raise FailJson(kwargs)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(prometheus_targets_check, 'time', fake)
-    return fake
-
-
-@pytest.fixture
-def run(monkeypatch, clock):
-    """run(args, answers) -> (outcome, result, open_url stand-in); outcome is 'exit' or 'fail'."""
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    warnings = []
-    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, w: warnings.append(w))
-
-    def runner(args, answers):
-        fake = FakeOpenUrl(answers)
-        monkeypatch.setattr(prometheus_api, 'open_url', fake)
-        outcome, result = None, None
-        with patch_module_args(args):
-            try:
-                prometheus_targets_check.main()
-            except ExitJson as e:
-                outcome, result = 'exit', e.args[0]
-            except FailJson as e:
-                outcome, result = 'fail', e.args[0]
-        assert outcome is not None, 'the module neither exited nor failed'
-        result['_warnings'] = list(warnings)
-        return outcome, result, fake
-    return runner
 
 
 def test_all_up_passes(run):
@@ -277,8 +181,7 @@ def test_no_expectations_means_every_target(run):
 
 
 def test_http_401_fails_without_retry_or_password(run, clock):
-    headers = Message()
-    error = urllib.error.HTTPError(TARGETS_URL, 401, 'Unauthorized', headers, io.BytesIO(b'Unauthorized\n'))
+    error = fakes.http_error(TARGETS_URL, 401, 'Unauthorized', b'Unauthorized\n')
     outcome, result, fake = run(dict(url=URL, url_username='ansible', url_password=PASSWORD, expected=[dict(job='node')]), [error])
     assert outcome == 'fail'
     assert 'HTTP 401' in result['msg']
