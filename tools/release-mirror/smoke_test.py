@@ -128,6 +128,12 @@ def smoke(host: Host, name: str, spec: dict) -> str:
     sh(["docker", "cp", str(archive), f"{host.name}:{dest}/{archive.name}"])
     if fmt == "tar.gz":
         host.exec(["tar", "-xzf", f"{dest}/{archive.name}", "-C", f"{dest}/x"])
+    elif fmt == "tar.xz":
+        # xz-utils is not in a minimal Debian: install it as a role would.
+        host.exec(["sh", "-c", "command -v xz >/dev/null || { apt-get update -qq && "
+                   "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xz-utils >/dev/null; }"],
+                  timeout=300)
+        host.exec(["tar", "-xJf", f"{dest}/{archive.name}", "-C", f"{dest}/x"])
     elif fmt == "zip":
         host.exec(["unzip", "-q", "-o", f"{dest}/{archive.name}", "-d", f"{dest}/x"])
     else:
