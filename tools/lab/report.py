@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -48,10 +49,16 @@ def probe(url: str) -> str:
 
 
 def prometheus_summary(base: str) -> list[str]:
-    """Targets by health and the alerts firing now, from Prometheus' API."""
+    """Targets by health and the alerts firing now, from Prometheus' API. Right after a
+    (re)start Prometheus has not scraped yet: wait up to 30 s for every target's first scrape."""
+    deadline = time.monotonic() + 30
     try:
-        with urllib.request.urlopen(f"{base}/api/v1/targets?state=active", timeout=5) as resp:
-            targets = json.load(resp)["data"]["activeTargets"]
+        while True:
+            with urllib.request.urlopen(f"{base}/api/v1/targets?state=active", timeout=5) as resp:
+                targets = json.load(resp)["data"]["activeTargets"]
+            if (targets and all(t["health"] != "unknown" for t in targets)) or time.monotonic() > deadline:
+                break
+            time.sleep(2)
         with urllib.request.urlopen(f"{base}/api/v1/alerts", timeout=5) as resp:
             alerts = json.load(resp)["data"]["alerts"]
     except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
