@@ -52,7 +52,7 @@ def test_entry_describes_an_upstream_archive(program):
     else:
         assert entry["source"] == "npm" and entry["npm_package"]
     for source in entry["archive"]["files"].values():
-        kind, _, ref = source.partition(":")
+        kind, _sep, ref = source.partition(":")
         assert kind in ("bin", "module", "text", "npm", "symlink")
         if kind == "npm":
             assert entry.get("source") == "npm" and "@" in ref.lstrip("@")
