@@ -11,10 +11,10 @@ export ILP_MIRROR_URL ?= http://127.0.0.1:18080
 export ANSIBLE_FORCE_COLOR ?= false
 export PY_COLORS ?= 0
 # Molecule scenarios run by `make test`, and the mirror programs they need.
-SCENARIOS ?= node_exporter prometheus
-TEST_PROGRAMS ?= node_exporter prometheus alertmanager
+SCENARIOS ?= node_exporter prometheus connector
+TEST_PROGRAMS ?= node_exporter prometheus alertmanager node ilp-connector jaeger
 # The programs site.yml deploys today.
-LAB_PROGRAMS ?= node_exporter prometheus alertmanager
+LAB_PROGRAMS ?= node_exporter prometheus alertmanager node ilp-connector
 
 .PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules integration package molecule test lab lab-destroy clean
 
@@ -54,7 +54,7 @@ sanity: venv
 
 unit: venv
 	tools/ci/ansible-test.sh units --python 3.11
-	$(PY) -m pytest -q tests/tools
+	$(PY) -m pytest -q tests/tools tests/roles
 
 # promtool check and promtool test rules on the collection's rules, rendered with their defaults.
 rules: venv

@@ -60,7 +60,7 @@ ensure_network() {
 # What goes into a root file system; change rootfs_recipe_version when build_release's
 # debootstrap part changes, so cached tarballs are rebuilt.
 rootfs_recipe_version=1
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,iproute2,ca-certificates,sudo,procps,curl,unzip,tar,gzip,locales
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,iproute2,ca-certificates,sudo,procps,curl,unzip,xz-utils,tar,gzip,locales
 recipe_hash=$( { echo "$rootfs_recipe_version $packages"; cat /etc/ssl/certs/ca-certificates.crt; } | sha256sum | cut -c1-12)
 
 build_release() {
