@@ -3,10 +3,12 @@ the roles (and ansible.builtin.get_url's checksum parser) expect upstream archiv
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import importlib.util
 import io
 import json
+import os
 import tarfile
 import zipfile
 from pathlib import Path
@@ -49,13 +51,35 @@ def test_entry_describes_an_upstream_archive(program):
     assert "{version}" in entry["url_path"]
     if entry.get("source", "go") == "go":
         assert entry["packages"], "a program needs at least one main package"
+    elif entry["source"] == "npm-install":
+        assert entry["npm_package"] and PROGRAMS[entry["node"]]["source"] == "npm"
+        build.check_bundle(program, entry)
     else:
         assert entry["source"] == "npm" and entry["npm_package"]
     for source in entry["archive"]["files"].values():
         kind, _sep, ref = source.partition(":")
-        assert kind in ("bin", "module", "text", "npm", "symlink")
+        assert kind in ("bin", "module", "text", "npm", "symlink", "tree")
         if kind == "npm":
             assert entry.get("source") == "npm" and "@" in ref.lstrip("@")
+        if kind == "tree":
+            assert entry.get("source") == "npm-install"
+    for used in (entry.get("smoke") or {}).get("uses", []):
+        assert used in PROGRAMS, f"smoke.uses names an unknown program {used}"
+
+
+def test_connector_bundle_lock_pins_the_requested_packages():
+    entry = PROGRAMS["ilp-connector"]
+    lock = build.check_bundle("ilp-connector", entry)
+    packages = lock["packages"]
+    assert packages[""]["dependencies"] == {
+        "@opentelemetry/auto-instrumentations-node": "0.82.0", "ilp-connector": "23.0.2",
+        "ilp-plugin-btp": "1.5.0", "ilp-plugin-mini-accounts": "4.2.0"}
+    # auto-instrumentations-node's peer: installed by npm itself (and kept by --omit=dev).
+    assert packages["node_modules/@opentelemetry/api"]["peer"] is True
+    assert not any(v.get("dev") for v in packages.values()), "a lock of production packages only"
+    assert "node_modules/node" not in packages, "Node.js itself is not part of the bundle"
+    assert all(v["integrity"].startswith("sha512-") for k, v in packages.items() if k)
+    assert "--omit=dev" in entry["npm_ci_args"]
 
 
 def _fake_build(tmp_path: Path, fmt: str, top: str, checksums_format: str | None = None):
@@ -118,6 +142,12 @@ def test_archives_are_reproducible(tmp_path):
     with tarfile.open(first) as one, tarfile.open(second) as two:
         assert [(m.name, m.mtime, m.mode) for m in one] == [(m.name, m.mtime, m.mode) for m in two]
         assert one.extractfile("t/tool").read() == two.extractfile("t/tool").read()
+    # Byte for byte: the gzip header has the archive's mtime and no (.tmp) file name.
+    assert first.read_bytes() == second.read_bytes()
+    with gzip.GzipFile(first) as gz:
+        gz.read(1)
+        assert gz.mtime == 1700000000
+    assert first.read_bytes()[3] & 0x08 == 0, "no FNAME field in the gzip header"
 
 
 def test_tar_xz_archive_has_upstream_layout_and_verifiable_checksum(tmp_path):
@@ -228,3 +258,129 @@ def test_npm_fetch_checks_the_registry_integrity(tmp_path, monkeypatch):
         build.npm_fetch("pkg@1.0.0", tmp_path / "dl2")
     with pytest.raises(SystemExit, match="exact version"):
         build.npm_fetch("pkg@1", tmp_path / "dl3")
+
+
+def _tree(root: Path) -> Path:
+    """An installed folder: package.json, a lock, node_modules with an executable, a .bin link."""
+    mods = root / "node_modules"
+    (mods / "pkg" / "bin").mkdir(parents=True)
+    (mods / ".bin").mkdir()
+    (mods / "pkg" / "index.js").write_text("module.exports = 1\n")
+    (mods / "pkg" / "bin" / "cli.js").write_text("#!/usr/bin/env node\n")
+    (mods / "pkg" / "bin" / "cli.js").chmod(0o775)
+    os.symlink("../pkg/bin/cli.js", mods / ".bin" / "pkg")
+    (mods / "pkg" / "empty").mkdir()
+    for f in ("package.json", "package-lock.json"):
+        (root / f).write_text("{}\n")
+    return root
+
+
+def test_tree_files_keep_exec_bits_and_links(tmp_path):
+    src = _tree(tmp_path / "src")
+    out = tmp_path / "out"
+    out.mkdir()
+    entry = {"archive": {"format": "tar.gz", "name": "b-{version}.tar.gz", "top": "b-{version}",
+                         "files": {"node_modules": "tree:node_modules", "package.json": "tree:package.json"},
+                         "checksums": "sha256sums.txt"}}
+    archive = build.pack("b", entry, {"version": "1.0.0", "arch": "amd64", "epoch": 1700000000},
+                         src, tmp_path / "bin", out)
+    with tarfile.open(archive) as tar:
+        members = {m.name: m for m in tar}
+    assert members["b-1.0.0/node_modules/pkg/bin/cli.js"].mode == 0o755
+    assert members["b-1.0.0/node_modules/pkg/index.js"].mode == 0o644
+    link = members["b-1.0.0/node_modules/.bin/pkg"]
+    assert link.issym() and link.linkname == "../pkg/bin/cli.js"
+    assert "b-1.0.0/package-lock.json" not in members, "only the files the entry names"
+    assert {(m.uid, m.gid, m.mtime) for m in members.values()} == {(0, 0, 1700000000)}
+    names = [m.name for m in members.values() if not m.isdir()]
+    assert names == sorted(names), "files in sorted order"
+
+
+def test_tree_files_refuse_links_out_of_the_tree(tmp_path):
+    src = _tree(tmp_path / "src")
+    os.symlink("/etc/passwd", src / "node_modules" / ".bin" / "evil")
+    with pytest.raises(SystemExit, match="links outside"):
+        build.tree_members("b", src, src / "node_modules", "node_modules")
+
+
+def _bundle_entry(folder: Path) -> dict:
+    folder.mkdir()
+    (folder / "package.json").write_text(json.dumps(
+        {"name": "b", "version": "1.0.0", "private": True, "dependencies": {"conn": "2.0.0"}}))
+    (folder / "package-lock.json").write_text(json.dumps({
+        "name": "b", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
+        "packages": {"": {"name": "b", "version": "1.0.0", "dependencies": {"conn": "2.0.0"}},
+                     "node_modules/conn": {"version": "2.0.0", "integrity": "sha512-AAAA"}}}))
+    return {
+        "version": "2.0.0", "source": "npm-install", "npm_package": "conn", "bundle": str(folder),
+        "node": "node", "npm_ci_args": ["--omit=dev", "--ignore-scripts"], "verify": ["node -e 1"],
+        "url_path": "conn/v{version}",
+        "archive": {"format": "tar.gz", "name": "conn-{version}-bundle.tar.gz", "top": "conn-{version}",
+                    "files": {"node_modules": "tree:node_modules",
+                              "package-lock.json": "tree:package-lock.json",
+                              "package.json": "tree:package.json"},
+                    "checksums": "sha256sums.txt"},
+        "smoke": {"uses": ["node"], "run": "node x", "url": "u", "expect": "e"},
+    }
+
+
+def test_npm_install_source_packs_the_installed_folder(tmp_path, monkeypatch):
+    entry = _bundle_entry(tmp_path / "bundle")
+    node_bin = tmp_path / "node" / "bin"
+    calls = []
+
+    def fake_run(cmd, cwd=None, env=None, capture=False):
+        calls.append((cmd, env))
+        if cmd[1:2] == ["ci"]:
+            assert Path(cmd[0]) == node_bin / "npm" and env["PATH"].startswith(f"{node_bin}:")
+            assert (Path(cwd) / "package-lock.json").read_bytes() == \
+                (tmp_path / "bundle" / "package-lock.json").read_bytes()
+            _tree(Path(cwd))
+        return "v24.0.0\n" if capture else None
+
+    monkeypatch.setattr(build, "run", fake_run)
+    monkeypatch.setattr(build, "node_runtime", lambda spec, workdir: node_bin)
+    monkeypatch.setattr(build, "npm_publish_time",
+                        lambda ref, env: build.dt.datetime(2024, 12, 13, 8, 30, 26, tzinfo=build.dt.timezone.utc))
+    monkeypatch.setattr(build, "load_programs", lambda: {"node": NODE_ENTRY})
+    monkeypatch.setattr(build, "MIRROR", tmp_path / "mirror")
+    monkeypatch.setattr(build, "WORK", tmp_path / "work")
+    result = build.build("conn", entry)
+    assert result["archive"] == "conn/v2.0.0/conn-2.0.0-bundle.tar.gz"
+    ci = [cmd for cmd, _env in calls if cmd[1:2] == ["ci"]]
+    assert ci == [[str(node_bin / "npm"), "ci", "--omit=dev", "--ignore-scripts"]]
+    assert (["sh", "-c", "node -e 1"], calls[-1][1]) in calls, "the verify command ran"
+    outdir = tmp_path / "mirror" / "conn" / "v2.0.0"
+    archive = outdir / "conn-2.0.0-bundle.tar.gz"
+    with tarfile.open(archive) as tar:
+        members = {m.name: m for m in tar}
+    assert "conn-2.0.0/package-lock.json" in members and "conn-2.0.0/package.json" in members
+    assert members["conn-2.0.0/node_modules/.bin/pkg"].issym()
+    assert {m.mtime for m in members.values()} == {1734078626}, "the main package's publish time"
+    lines = (outdir / "sha256sums.txt").read_text().splitlines()
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert parse_digest_lines(archive.name, lines) == [(digest, archive.name)]
+    # Cached until the lock (or the Node.js entry, or the entry) changes; the smoke test is not
+    # part of the recipe.
+    assert build.build("conn", entry) == result and len(ci) == 1
+    assert build.recipe_hash("conn", dict(entry, smoke={})) == result["recipe"]
+    lock = tmp_path / "bundle" / "package-lock.json"
+    lock.write_text(lock.read_text().replace("sha512-AAAA", "sha512-BBBB"))
+    assert build.recipe_hash("conn", entry) != result["recipe"]
+    lock.write_text(lock.read_text().replace("sha512-BBBB", "sha512-AAAA"))
+    monkeypatch.setattr(build, "load_programs", lambda: {"node": dict(NODE_ENTRY, version="24.0.1")})
+    assert build.recipe_hash("conn", entry) != result["recipe"]
+
+
+def test_npm_install_bundle_must_be_pinned(tmp_path):
+    entry = _bundle_entry(tmp_path / "bundle")
+    assert build.check_bundle("conn", entry)["packages"]["node_modules/conn"]["version"] == "2.0.0"
+    with pytest.raises(SystemExit, match="the entry says 2.0.1"):
+        build.check_bundle("conn", dict(entry, version="2.0.1"))
+    pkg = tmp_path / "bundle" / "package.json"
+    pkg.write_text(pkg.read_text().replace('"2.0.0"', '"^2.0.0"'))
+    with pytest.raises(SystemExit, match="exact versions"):
+        build.check_bundle("conn", entry)
+    pkg.write_text(pkg.read_text().replace('"^2.0.0"', '"2.0.1"'))
+    with pytest.raises(SystemExit, match="not the lock of its package.json"):
+        build.check_bundle("conn", entry)

