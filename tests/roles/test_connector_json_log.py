@@ -206,3 +206,21 @@ def test_error_keeps_stack_and_ids(node_modules):
     assert error["correlationId"] == "req-42", error
     assert warn["msg"] == "socket closed. id=sock-1 state={ open: false }", warn
     assert warn["correlationId"] == "sock-1", warn
+
+
+def test_uncaught_exception_and_warnings_are_json_lines(tmp_path):
+    """What Node would print as plain text (a crash at start, a process warning) is JSON too."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    script = tmp_path / "crash.js"
+    script.write_text('process.emitWarning("careful now")\nsetTimeout(() => { throw new Error("broken at start") }, 10)\n')
+    proc = subprocess.run(["node", "--no-warnings", "--require", str(PRELOAD), str(script)],
+                          env=clean_env(ILP_NODE_ID="connector-x"), capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    entries = parse_lines(proc.stdout)
+    check_fields(entries, "connector-x")
+    assert [(e["level"], e["component"]) for e in entries] == [("warn", "process"), ("error", "process")]
+    assert "careful now" in entries[0]["msg"]
+    assert "broken at start" in entries[1]["msg"] and "crash.js" in entries[1]["msg"]

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Print what runs where in the lab, and the URLs reachable from this machine.
 
-    report.py inventories/lab/hosts.yml
+    report.py inventories/lab/hosts.yml [lab-traffic.json]
 
 For every lab host: its address on the project network, the ilp.observability services that
 are active on it (systemd), and for each service the URL this machine can open, probed once.
+With the sender's summary (tools/ilp-traffic --json), also what the sender saw and what
+Prometheus counted on the first connector's child account.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 # service -> (port, path, description). Extended as roles are added.
@@ -48,6 +51,40 @@ def probe(url: str) -> str:
         return f"unreachable ({exc})"
 
 
+def query(base: str, promql: str) -> list:
+    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.load(resp)["data"]["result"]
+
+
+def traffic_summary(base: str, traffic_file: str) -> list[str]:
+    """The sender's packets against Prometheus' count of them on connector-1 (waits for a scrape)."""
+    try:
+        with open(traffic_file, encoding="utf-8") as handle:
+            sent = json.load(handle)
+    except (OSError, ValueError):
+        return []
+    packets = sent.get("packets", {})
+    out = [f"    ILP payments: {sent.get('payments', {}).get('completed', 0)}/{sent.get('payments', {}).get('attempted', 0)}"
+           f" completed, {packets.get('attempted', 0)} packets sent ({packets.get('fulfilled', 0)} fulfilled,"
+           f" {packets.get('rejected', 0)} rejected) in {sent.get('elapsed_seconds')} s"]
+    promql = 'sum by (nodeId, result) (ilp_connector_incoming_ilp_packets{account="kids"})'
+    deadline = time.monotonic() + 30
+    counted = {}
+    while time.monotonic() < deadline:
+        try:
+            counted = {(r["metric"].get("nodeId"), r["metric"].get("result")): int(float(r["value"][1]))
+                       for r in query(base, promql)}
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            counted = {}
+        if sum(v for (node, _), v in counted.items() if node == "connector-1") >= packets.get("attempted", 0):
+            break
+        time.sleep(2)
+    for (node, result), value in sorted(counted.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+        out.append(f"    Prometheus: {node} child account, {result}: {value} packets")
+    return out
+
+
 def prometheus_summary(base: str) -> list[str]:
     """Targets by health and the alerts firing now, from Prometheus' API. Right after a
     (re)start Prometheus has not scraped yet: wait up to 30 s for every target's first scrape."""
@@ -75,6 +112,7 @@ def prometheus_summary(base: str) -> list[str]:
 
 def main() -> int:
     hosts = lab_hosts(sys.argv[1] if len(sys.argv) > 1 else "inventories/lab/hosts.yml")
+    traffic_file = sys.argv[2] if len(sys.argv) > 2 else ""
     lines = ["", "ilp.observability lab", "=" * 21]
     ok = True
     for host in hosts:
@@ -94,6 +132,7 @@ def main() -> int:
             lines.append(f"  {service:<14} {what:<26} {url}  -> HTTP {status}")
             if service == "prometheus":
                 lines += prometheus_summary(f"http://{address}:{port}")
+                lines += traffic_summary(f"http://{address}:{port}", traffic_file)
     lines += ["", "node_exporter asks for basic auth in the lab: user prometheus, password in",
               "inventories/lab/group_vars/all/main.yml (production inventories take it from Vault).", ""]
     print("\n".join(lines))

@@ -46,5 +46,17 @@ export ANSIBLE_PIPELINING=true ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_t
 ansible-playbook ilp.observability.site -i inventories/lab "$@"
 converged=$(date +%s)
 
-python3 tools/lab/report.py inventories/lab/hosts.yml | tee "$top/lab-report.txt"
+# Real ILP payments through both connectors (connector-1's child alice -> connector-2's child
+# bob), when this machine has Node.js for tools/ilp-traffic; the report compares what the sender
+# saw with what Prometheus counted.
+traffic="$cache/lab-traffic.json"
+rm -f "$traffic"
+if command -v node >/dev/null && tool=$(tools/ilp-traffic/install.sh); then
+  ip() { docker inspect -f "{{(index .NetworkSettings.Networks \"$network\").IPAddress}}" "$1"; }
+  (cd "$tool" && node send.js --sender "btp+ws://alice:secret@$(ip ilp-lab-connector-1):7768" \
+     --receiver "btp+ws://bob:secret@$(ip ilp-lab-connector-2):7768" --receiver-address test.lab2.kids.bob \
+     --packets 20 --amount 1000 --max-seconds 30 --json > "$traffic") || echo "lab: the ILP payments failed, see $traffic"
+fi
+
+python3 tools/lab/report.py inventories/lab/hosts.yml "$traffic" | tee "$top/lab-report.txt"
 echo "lab: converged in $((converged - start)) s (wall time of this command: $(( $(date +%s) - start )) s)"

@@ -185,3 +185,22 @@ try {
     Module._load = load;
   }
 } catch (e) { /* leave logging as it was */ }
+
+// What Node itself would print to stderr as plain text: an uncaught exception (logged as one
+// JSON line, then exit 1 as Node does) and process warnings (the unit runs node with
+// --no-warnings, so they appear once, as JSON).
+try {
+  process.on('uncaughtException', (err, origin) => {
+    try {
+      emit('error', 'process', [origin === 'unhandledRejection' ? 'unhandled rejection:' : 'uncaught exception:', err]);
+    } catch (e) {
+      process.stderr.write(String(err && err.stack ? err.stack : err) + '\n');
+    }
+    process.exit(1);
+  });
+  process.on('warning', (warning) => {
+    try {
+      if (enabled('warn')) emit('warn', 'process', [String(warning && warning.stack ? warning.stack : warning)]);
+    } catch (e) { /* a warning is not worth a crash */ }
+  });
+} catch (e) { /* leave Node's defaults */ }
