@@ -67,7 +67,7 @@ def parse_env_file(text: str) -> dict:
         line = line.strip()
         if not line or line.startswith(("#", ";")) or "=" not in line:
             continue
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = re.sub(r'\\(["\\`$])', r"\1", value[1:-1])
         env[key.strip()] = value
