@@ -82,6 +82,9 @@ def traffic_summary(base: str, traffic_file: str) -> list[str]:
         time.sleep(2)
     for (node, result), value in sorted(counted.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         out.append(f"    Prometheus: {node} child account, {result}: {value} packets")
+    if counted:
+        out.append("    (counters since each connector started: ilp-connector counts one fulfilled packet on its")
+        out.append("     child account at startup, before any client; connector-2's also count the receiver's replies)")
     return out
 
 
