@@ -6,8 +6,9 @@ alice pays bob (A's child -> A -> B -> B's child); the sender's summary must mat
 count in `ilp_connector_incoming_ilp_packets` / `ilp_connector_outgoing_ilp_packets`, packet for packet.
 Then B is stopped: the sender must report rejections and exit 2 within --max-seconds.
 
-npm installs (the tool's `npm ci --omit=dev`, and the connector with its plugins) are cached under
-~/.cache/ilp-observability/ilp-traffic-test/, keyed by the package-lock / pins hash.
+The sender is installed by tools/ilp-traffic/install.sh (cached under ~/.cache/ilp-observability/
+ilp-traffic/, keyed by its package-lock); the connector with its plugins is cached under
+~/.cache/ilp-observability/ilp-traffic-test/, keyed by the pins.
 """
 from __future__ import annotations
 
@@ -84,22 +85,18 @@ def cached_install(name: str, key: str, prepare, command: list[str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tool_dir(tmp_path_factory) -> Path:
-    """send.js from the work tree next to a cached `npm ci --omit=dev` of its package-lock.json."""
+def tool_dir() -> Path:
+    """send.js installed the way the lab and the Molecule scenario install it (install.sh: a cached
+    `npm ci --omit=dev` of its package-lock.json outside the work tree)."""
     require_node()
-    lock = (TOOL / "package-lock.json").read_bytes()
-    key = hashlib.sha256(lock + (TOOL / "package.json").read_bytes()).hexdigest()
-
-    def prepare(work: Path) -> None:
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(TOOL / name, work / name)
-
-    installed = cached_install("sender", key, prepare, ["npm", "ci", "--omit=dev", "--no-audit", "--no-fund"])
-    run_dir = tmp_path_factory.mktemp("ilp-traffic")
-    for name in ("send.js", "package.json"):
-        shutil.copy(TOOL / name, run_dir / name)
-    (run_dir / "node_modules").symlink_to(installed / "node_modules")
-    return run_dir
+    proc = subprocess.run([str(TOOL / "install.sh")], env=node_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
+    if proc.returncode != 0:
+        output = proc.stdout + proc.stderr
+        if any(word in output for word in NETWORK_ERRORS):
+            pytest.skip(f"install.sh could not reach the npm registry:\n{output[-2000:]}")
+        pytest.fail(f"install.sh failed ({proc.returncode}):\n{output[-4000:]}")
+    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
