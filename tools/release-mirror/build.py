@@ -23,6 +23,7 @@ hash it was built from.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import base64
 import datetime as dt
 import gzip
@@ -559,7 +560,12 @@ def main() -> int:
     if unknown:
         log(f"unknown program(s): {', '.join(unknown)}; known: {', '.join(programs)}")
         return 2
-    results = [build(name, programs[name], args.force) for name in wanted]
+    # One build at a time per cache: a second `make` (another scenario, the lab) waits here
+    # and then finds the programs already built.
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "mirror.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = [build(name, programs[name], args.force) for name in wanted]
     report = MIRROR / "build-report.json"
     old = json.loads(report.read_text()) if report.exists() else {}
     old.update({r["program"]: r for r in results})
