@@ -167,8 +167,8 @@ def default_text(name: str, option: dict, below: list) -> str:
     if "default" not in option or option["default"] is None:
         return "*none*"
     value = option["default"]
-    if isinstance(value, str):
-        return code(value) if value else code('""')
+    if isinstance(value, str):  # a folded template's line breaks read as spaces
+        return code(re.sub(r"\s*\n\s*", " ", value)) if value else code('""')
     inline = flow(value)
     if isinstance(value, (list, dict)) and len(inline) > INLINE_MAX:
         below.append((name, value))
@@ -305,55 +305,28 @@ def description_problems(where: str, name: str, option: dict) -> list[str]:
     return problems
 
 
-def consistency_problems(role_dir: Path, repo_values: dict | None = None) -> list[str]:
-    """Disagreements between a role's spec and its defaults files.
+def default_problems(where: str, name: str, option: dict, defaults: dict) -> list[str]:
+    """An option against the defaults files: present when it should be, with the same default."""
+    problem = ""
+    if name not in defaults:
+        if not option.get("required") and "default" not in option \
+                and not OPTIONAL_RE.search(text(option.get("description"))):
+            problem = "is in the spec but not in the defaults (give it a default, make it required, or describe it as optional)"
+        elif option.get("default") is not None:
+            problem = "has a spec default but none in the defaults files"
+    elif option.get("required"):
+        problem = ("is required in the spec but set in the defaults files "
+                   "(the role's own default satisfies the requirement, so it never triggers)")
+    elif "default" not in option:
+        problem = f"has no spec default; the defaults file has {flow(defaults[name])!r}"
+    elif not same(option["default"], defaults[name]):
+        problem = f"spec default {flow(option['default'])!r} differs from the defaults file {flow(defaults[name])!r}"
+    return [f"{where}: {name} {problem}"] if problem else []
 
-    - a variable in the defaults and in no entry point of the spec (internal "__" names excepted);
-    - an option in no defaults file, unless required or described as optional;
-    - a spec default that differs from the defaults file (parsed values; templates as strings),
-      or is missing while the defaults file has one;
-    - an option or sub-option without description, or two options with the same description;
-    - a list holding dicts (in its defaults or in `repo_values`: option name -> values set
-      elsewhere in the repository) that is not elements: dict, and elements: dict without options
-      unless described as passed through as is.
-    """
-    role = role_dir.name
-    specs = load_spec(role_dir)
-    if not specs:
-        return [f"{role}: meta/argument_specs.yml is missing or has no entry point"]
-    defaults = load_defaults(role_dir)
-    options = all_options(specs)
-    repo_values = repo_values or {}
+
+def duplicate_descriptions(role: str, specs: dict) -> list[str]:
+    """Options of one entry point that share a description (copied, so wrong for one of them)."""
     problems = []
-    if "main" not in specs:
-        problems.append(f"{role}: the spec has no entry point main")
-    for entry, spec in specs.items():
-        if not spec.get("short_description"):
-            problems.append(f"{role}: entry point {entry} has no short_description")
-    for name in defaults:
-        if name not in options and not (name.startswith("__") or name.startswith(f"{role}__")):
-            problems.append(f"{role}: {name} is in the defaults but not in the spec")
-    for name, entries in options.items():
-        for entry, option in entries:
-            where = f"{role} ({entry})" if len(specs) > 1 else role
-            if name not in defaults:
-                if not option.get("required") and "default" not in option \
-                        and not OPTIONAL_RE.search(text(option.get("description"))):
-                    problems.append(f"{where}: {name} is in the spec but not in the defaults "
-                                    "(give it a default, make it required, or describe it as optional)")
-                elif option.get("default") is not None:
-                    problems.append(f"{where}: {name} has a spec default but none in the defaults files")
-            elif option.get("required"):
-                problems.append(f"{where}: {name} is required in the spec but set in the defaults files "
-                                "(the role's own default satisfies the requirement, so it never triggers)")
-            elif "default" not in option:
-                problems.append(f"{where}: {name} has no spec default; the defaults file has {flow(defaults[name])!r}")
-            elif not same(option["default"], defaults[name]):
-                problems.append(f"{where}: {name} spec default {flow(option['default'])!r} differs from the "
-                                f"defaults file {flow(defaults[name])!r}")
-            values = ([defaults[name]] if name in defaults else []) + list(repo_values.get(name, []))
-            problems += element_problems(where, name, option, values)
-            problems += description_problems(where, name, option)
     for entry, spec in specs.items():
         seen: dict = {}
         for name, option in (spec.get("options") or {}).items():
@@ -362,6 +335,39 @@ def consistency_problems(role_dir: Path, repo_values: dict | None = None) -> lis
                 problems.append(f"{role} ({entry}): {name} has the same description as {seen[description]}")
             seen.setdefault(description, name)
     return problems
+
+
+def consistency_problems(role_dir: Path, elsewhere: dict | None = None) -> list[str]:
+    """Disagreements between a role's spec and its defaults files.
+
+    - a variable in the defaults and in no entry point of the spec (internal "__" names excepted);
+    - an option in no defaults file, unless required or described as optional;
+    - a spec default that differs from the defaults file (parsed values; templates as strings),
+      or is missing while the defaults file has one;
+    - an option or sub-option without description, or two options with the same description;
+    - a list holding dicts (in its defaults or in `elsewhere`: option name -> values set
+      elsewhere in the repository, see repo_values()) that is not elements: dict, and
+      elements: dict without options unless described as passed through as is.
+    """
+    role = role_dir.name
+    specs = load_spec(role_dir)
+    if not specs:
+        return [f"{role}: meta/argument_specs.yml is missing or has no entry point"]
+    defaults = load_defaults(role_dir)
+    options = all_options(specs)
+    problems = [] if "main" in specs else [f"{role}: the spec has no entry point main"]
+    problems += [f"{role}: entry point {entry} has no short_description"
+                 for entry, spec in specs.items() if not spec.get("short_description")]
+    problems += [f"{role}: {name} is in the defaults but not in the spec" for name in defaults
+                 if name not in options and not (name.startswith("__") or name.startswith(f"{role}__"))]
+    for name, entries in options.items():
+        values = ([defaults[name]] if name in defaults else []) + list((elsewhere or {}).get(name, []))
+        for entry, option in entries:
+            where = f"{role} ({entry})" if len(specs) > 1 else role
+            problems += default_problems(where, name, option, defaults)
+            problems += element_problems(where, name, option, values)
+            problems += description_problems(where, name, option)
+    return problems + duplicate_descriptions(role, specs)
 
 
 def repo_values(top: Path) -> dict:

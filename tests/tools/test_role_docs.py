@@ -235,3 +235,9 @@ def test_long_defaults_go_below_the_table():
         - labels:
             alertname: Alert0
         """) in block
+
+
+def test_folded_template_defaults_read_on_one_line():
+    spec = {"main": {"options": {"x_url": {"type": "str", "description": "X.",
+                                           "default": "{{ (a ~ '/b')\n   if a else '' }}"}}}}
+    assert "| `x_url` | str | `{{ (a ~ '/b') if a else '' }}` | X. |" in role_docs.render(spec)
