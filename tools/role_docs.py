@@ -107,13 +107,21 @@ def all_options(specs: dict) -> dict:
 
 # --- rendering ------------------------------------------------------------------------------
 
+_CODE = re.compile(r"\b[CVOE]\(([^()]*(?:\([^()]*\)[^()]*)*)\)|`([^`]+)`")
 _MARKUP = [
-    (re.compile(r"L\(([^,()]+),\s*([^()]+)\)"), r"[\1](\2)"),
-    (re.compile(r"U\(([^()]+)\)"), r"<\1>"),
-    (re.compile(r"[CVOE]\(([^()]*(?:\([^()]*\)[^()]*)*)\)"), r"`\1`"),
-    (re.compile(r"I\(([^()]+)\)"), r"*\1*"),
-    (re.compile(r"B\(([^()]+)\)"), r"**\1**"),
+    (re.compile(r"\bL\(([^,()]+),\s*([^()]+)\)"), r"[\1](\2)"),
+    (re.compile(r"\bU\(([^()]+)\)"), r"[\1](\1)"),
+    (re.compile(r"\bI\(([^()]+)\)"), r"*\1*"),
+    (re.compile(r"\bB\(([^()]+)\)"), r"**\1**"),
 ]
+
+
+def _plain(part: str) -> str:
+    """Prose outside code: Markdown's special characters escaped, then I(), B(), U(), L()."""
+    part = part.replace("<", "&lt;").replace("*", "\\*").replace("|", "\\|")
+    for pattern, repl in _MARKUP:
+        part = pattern.sub(repl, part)
+    return part
 
 
 def text(description) -> str:
@@ -122,9 +130,11 @@ def text(description) -> str:
         return ""
     parts = description if isinstance(description, list) else [description]
     line = " ".join(" ".join(str(part).split()) for part in parts)
-    for pattern, repl in _MARKUP:
-        line = pattern.sub(repl, line)
-    return line.replace("|", "\\|")
+    out, pos = [], 0
+    for match in _CODE.finditer(line):
+        out += [_plain(line[pos:match.start()]), code(match.group(1) if match.group(1) is not None else match.group(2))]
+        pos = match.end()
+    return "".join(out + [_plain(line[pos:])])
 
 
 def code(value: str) -> str:

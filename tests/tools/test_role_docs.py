@@ -241,3 +241,9 @@ def test_folded_template_defaults_read_on_one_line():
     spec = {"main": {"options": {"x_url": {"type": "str", "description": "X.",
                                            "default": "{{ (a ~ '/b')\n   if a else '' }}"}}}}
     assert "| `x_url` | str | `{{ (a ~ '/b') if a else '' }}` | X. |" in role_docs.render(spec)
+
+
+def test_descriptions_become_safe_markdown():
+    line = role_docs.text(["Set C(a|b) or `x*y`,", "see U(https://example.org) and I(this); sha256:<hex> for a*b."])
+    assert line == ("Set `a\\|b` or `x*y`, see [https://example.org](https://example.org) and *this*; "
+                    "sha256:&lt;hex> for a\\*b.")
