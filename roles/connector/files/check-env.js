@@ -31,6 +31,34 @@ function parseEnvFile (text) {
   return env
 }
 
+// Strings under keys that name secrets (and URLs with credentials), anywhere in the settings:
+// removed from every message, since the messages are shown when the check refuses the file.
+const SECRET_KEY = /secret|password|passwd|token|auth|key|credential/i
+function secretsOf (env) {
+  const found = new Set()
+  const walk = (value, key) => {
+    if (typeof value === 'string') {
+      if ((key && SECRET_KEY.test(key)) || /:\/\/[^/\s]*@/.test(value)) found.add(value)
+      const creds = value.match(/:\/\/([^/\s@]*)@/)
+      if (creds && creds[1]) found.add(creds[1].replace(/^:/, ''))
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(v, k)
+    }
+  }
+  for (const [key, raw] of Object.entries(env)) {
+    let value = raw
+    try { value = JSON.parse(raw) } catch (err) {}
+    walk(value, key)
+  }
+  return [...found].filter(s => s.length >= 3)
+}
+
+function redact (message, secrets) {
+  let text = String(message)
+  for (const secret of secrets) text = text.split(secret).join('<redacted>')
+  return text
+}
+
 function main () {
   const [releaseDir, envFile] = process.argv.slice(2)
   if (!releaseDir || !envFile) {
@@ -38,6 +66,7 @@ function main () {
     return 64
   }
   const env = parseEnvFile(fs.readFileSync(envFile, 'utf8'))
+  const secrets = secretsOf(env)
   const connectorDir = path.join(releaseDir, 'node_modules', 'ilp-connector')
   const schema = require(path.join(connectorDir, 'dist', 'schemas', 'Config.json'))
   const { constantCase } = require(require.resolve('change-case', { paths: [connectorDir] }))
@@ -53,7 +82,9 @@ function main () {
       try {
         JSON.parse(env[key])
       } catch (err) {
-        console.error(`${key} is not valid JSON: ${err.message.replace(/ in JSON.*$/, '')}`)
+        // Node's message quotes the text it could not parse: keep only where it failed.
+        const where = (err.message.match(/position \d+( \(line \d+ column \d+\))?/) || ['somewhere'])[0]
+        console.error(`${key} is not valid JSON (at ${where})`)
         return 1
       }
     }
@@ -66,7 +97,7 @@ function main () {
   try {
     new Config().loadFromEnv(env)
   } catch (err) {
-    console.error(err.message)
+    console.error(redact(err.message, secrets))
     return 1
   }
   console.log(`ilp-connector configuration is valid (${Object.keys(env).filter(k => known.has(k)).length} settings)`)
