@@ -110,6 +110,8 @@ class ActionModule(ActionBase):
                                   'sha1': secure_hash_s(to_bytes(self._render(unit, task_vars), errors='surrogate_or_strict'))}
             module_args.update(user=service['user'], group=group, unit=service['name'])
             module_args['list_dirs'] = list(service.get('managed_dirs') or [])
+            if service.get('releases'):
+                module_args['releases_root'] = service['releases']['root']
             ready = service.get('ready') or {}
             if ready.get('url'):
                 module_args.update(ready_url=ready['url'], ready_status=ready.get('status') or [200],
@@ -166,6 +168,11 @@ class ActionModule(ActionBase):
                     drift.append('unit %s changed on disk since systemd read it' % service['name'])
             if 'ready' in state and not state['ready']['ok']:
                 drift.append('%s is not ready at %s (%s)' % (service['name'], module_args['ready_url'], state['ready']['reason']))
+            # The release replaced by the last upgrade is kept until the next run (the rollback
+            # target), which removes it; so does a release that never became ready.
+            for folder in state.get('releases', []):
+                if folder not in (service['releases'].get('keep') or []):
+                    drift.append('release folder %s is no longer needed' % folder)
             if service.get('restart_required'):
                 drift.append('%s must restart (asked by the role)' % service['name'])
 

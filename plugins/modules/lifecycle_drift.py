@@ -48,6 +48,9 @@ options:
     type: list
     elements: str
     default: []
+  releases_root:
+    description: Set by the action plugin. Folder whose release folders (not hidden, not links) to list.
+    type: str
   user:
     description: Set by the action plugin. System user to look up.
     type: str
@@ -196,6 +199,7 @@ def main():
             service=dict(type='dict'),
             paths=dict(type='list', elements='str', default=[]),
             list_dirs=dict(type='list', elements='str', default=[]),
+            releases_root=dict(type='str'),
             user=dict(type='str'),
             group=dict(type='str'),
             unit=dict(type='str'),
@@ -217,6 +221,14 @@ def main():
         except OSError:
             listing[folder] = []
     state['listing'] = listing
+    if p['releases_root']:
+        try:
+            state['releases'] = sorted(
+                os.path.join(p['releases_root'], entry) for entry in os.listdir(p['releases_root'])
+                if not entry.startswith('.') and not os.path.islink(os.path.join(p['releases_root'], entry))
+                and os.path.isdir(os.path.join(p['releases_root'], entry)))
+        except OSError:
+            state['releases'] = []
     if p['user']:
         try:
             entry = pwd.getpwnam(p['user'])
