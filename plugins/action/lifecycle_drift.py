@@ -177,6 +177,9 @@ class ActionModule(ActionBase):
                 drift.append('%s must restart (asked by the role)' % service['name'])
 
         live = state['paths'].get(release.get('current', ''), {})
-        result.update(changed=False, drift=drift, in_sync=not drift,
-                      live_release=live.get('target', '') if live.get('type') == 'link' else '')
+        live_release = live.get('target', '') if live.get('type') == 'link' else ''
+        # The documented result of the lifecycle (service_lifecycle_result) when nothing differs;
+        # the apply path updates action, release and previous_release when it runs.
+        result.update(changed=False, drift=drift, in_sync=not drift, live_release=live_release,
+                      action='none', release=live_release, previous_release='')
         return result

@@ -15,7 +15,7 @@ description:
   - The action plugin renders on the controller the files the lifecycle would write (configuration
     templates, secrets, the systemd unit), then runs this module once on the host to read the state
     of every path, the system user and group, the unit and the readiness URL, and reports what
-    differs in O(ignore:drift). An empty list means a run of the lifecycle would change nothing, so
+    differs in RV(drift). An empty list means a run of the lifecycle would change nothing, so
     the role skips its write, restart and readiness tasks.
   - Read-only; the module never changes anything. File contents are compared by checksum on the
     controller; neither contents nor checksums of secret files appear in the result.
@@ -108,6 +108,18 @@ in_sync:
   type: bool
 live_release:
   description: The folder the C(current) link points at now (before any change); empty when none.
+  returned: always
+  type: str
+action:
+  description: V(none); the role's later steps replace it with what they did.
+  returned: always
+  type: str
+release:
+  description: The live release (as RV(live_release)); the role's later steps replace it.
+  returned: always
+  type: str
+previous_release:
+  description: Empty; the role's later steps set the release they replaced.
   returned: always
   type: str
 """
