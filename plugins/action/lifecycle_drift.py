@@ -52,6 +52,8 @@ class ActionModule(ActionBase):
         searchpath = list(task_vars.get('ansible_search_path', [])) + [self._loader._basedir, os.path.dirname(source)]
         searchpath = [q for p in searchpath for q in (os.path.join(p, 'templates'), p)]
         temp_vars = task_vars.copy()
+        # The apply path renders each file in a loop over the files: templates see it as `item`.
+        temp_vars['item'] = item
         if generate_ansible_template_vars is not None:
             temp_vars.update(generate_ansible_template_vars(path=item['src'], fullpath=source, dest_path=item.get('dest'),
                                                             include_ansible_managed='ansible_managed' not in temp_vars))
