@@ -98,6 +98,16 @@ class ActionModule(ActionBase):
             for folder in service.get('directories') or []:
                 want[folder['path']] = {'what': 'folder', 'type': 'directory', 'owner': folder.get('owner') or 'root',
                                         'group': folder.get('group') or group, 'mode': _mode(folder.get('mode'), '0750')}
+            for item in service.get('support_files') or []:
+                try:
+                    source = self._find_needle('files', item['src'])
+                except AnsibleError as exc:
+                    raise AnsibleActionFail(to_text(exc))
+                with open(source, 'rb') as handle:
+                    data = handle.read()
+                want[item['dest']] = {'what': 'support file', 'type': 'file', 'owner': item.get('owner') or 'root',
+                                      'group': item.get('group') or 'root', 'mode': _mode(item.get('mode'), '0644'),
+                                      'sha1': secure_hash_s(data)}
             for item in service.get('files') or []:
                 if item.get('src'):
                     content = self._render(item, task_vars)
