@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright: ilp.observability contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Unit tests of the scrape catalog filters (scrape_jobs, scrape_targets) on plain data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from ansible_collections.ilp.observability.plugins.filter import scrape_targets as plugin
+except ImportError:  # plain pytest from a clone: the playbook-adjacent collections/ folder
+    sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "collections"))
+    from ansible_collections.ilp.observability.plugins.filter import scrape_targets as plugin
+
+CATALOG_FILE = Path(plugin.__file__).resolve().parents[2] / "roles" / "prometheus" / "defaults" / "main" / "scrape.yml"
+
+NODE = {"job": "node", "role": "node_exporter", "group": "all", "port": 9100,
+        "port_vars": ["node_exporter_listen_address"], "path_vars": ["node_exporter_metrics_path"],
+        "https_vars": ["node_exporter_tls_cert"]}
+CONNECTOR = {
+    "job": "connector", "role": "connector", "group": "connectors", "interval": "10s", "path": "/metrics",
+    "path_vars": ["connector_metrics_path"], "path_label": True,
+    "labels": {"nodeId": {"vars": ["connector_node_id", "inventory_hostname"]},
+               "environment": {"vars": ["connector_environment", "ilp_environment"], "default": "production"}},
+    "variant_var": "connector_implementation", "variant_default": "interledgerjs",
+    "variants": {"interledgerjs": {"port": 7780, "port_vars": ["connector_admin_api_port"],
+                                   "address_vars": ["connector_admin_api_host"]},
+                 "native": {"port": 8080, "port_vars": ["connector_health_check_port"]}},
+}
+
+
+def targets(entry, hostvars, groups=None, **kwargs):
+    """The target list of `entry`'s job for hosts `hostvars` (all of them in its group by default)."""
+    groups = groups if groups is not None else {entry["group"]: list(hostvars)}
+    return plugin.scrape_targets([entry], groups, hostvars, job=entry["job"], **kwargs)
+
+
+def target(entry, host_variables, host="h1"):
+    """The one target group of a single host."""
+    (group,) = targets(entry, {host: host_variables})
+    return group
+
+
+# --- ports, addresses, paths, schemes -------------------------------------------------------
+
+@pytest.mark.parametrize("value, port", [
+    (9200, 9200), ("9200", 9200), (":9200", 9200), ("0.0.0.0:9200", 9200), ("10.1.2.3:9200", 9200),
+    ("[::]:9200", 9200), ("[fd00::1]:9200", 9200),
+])
+def test_a_port_variable_takes_a_port_or_an_address_with_a_port(value, port):
+    assert target(NODE, {"node_exporter_listen_address": value})["targets"] == [f"h1:{port}"]
+
+
+@pytest.mark.parametrize("value", ["abc", "0.0.0.0:", "70000", True])
+def test_a_port_variable_that_is_no_port_is_refused(value):
+    with pytest.raises(AnsibleFilterError, match="node_exporter_listen_address of host h1"):
+        target(NODE, {"node_exporter_listen_address": value})
+
+
+def test_the_default_port_when_no_port_variable_is_set_or_it_is_empty():
+    assert target(NODE, {})["targets"] == ["h1:9100"]
+    assert target(NODE, {"node_exporter_listen_address": ""})["targets"] == ["h1:9100"]
+
+
+def test_the_address_is_ansible_host_else_the_inventory_name_ipv6_in_brackets():
+    assert target(NODE, {"ansible_host": "10.0.0.5"})["targets"] == ["10.0.0.5:9100"]
+    assert target(NODE, {"ansible_host": "fd00::5"})["targets"] == ["[fd00::5]:9100"]
+    assert target(NODE, {}, host="web-1")["targets"] == ["web-1:9100"]
+
+
+@pytest.mark.parametrize("api_host, address", [
+    ("10.9.9.9", "10.9.9.9"), ("0.0.0.0", "10.0.0.5"), ("::", "10.0.0.5"), ("", "10.0.0.5"), (None, "10.0.0.5"),
+])
+def test_address_variables_come_first_unless_they_are_wildcards(api_host, address):
+    host = {"ansible_host": "10.0.0.5"}
+    if api_host is not None:
+        host["connector_admin_api_host"] = api_host
+    assert target(CONNECTOR, host)["targets"] == [f"{address}:7780"]
+
+
+def test_a_path_variable_puts_the_path_on_the_target_only_when_it_differs():
+    assert "__metrics_path__" not in target(NODE, {})["labels"]
+    assert "__metrics_path__" not in target(NODE, {"node_exporter_metrics_path": "/metrics"})["labels"]
+    assert target(NODE, {"node_exporter_metrics_path": "/node"})["labels"]["__metrics_path__"] == "/node"
+
+
+def test_path_label_puts_the_path_on_every_target():
+    assert target(CONNECTOR, {})["labels"]["__metrics_path__"] == "/metrics"
+    assert target(CONNECTOR, {"connector_metrics_path": "/m"})["labels"]["__metrics_path__"] == "/m"
+
+
+def test_an_https_variable_set_on_a_host_makes_it_scraped_over_https():
+    assert target(NODE, {"node_exporter_tls_cert": "PEM"})["labels"]["__scheme__"] == "https"
+    assert "__scheme__" not in target(NODE, {"node_exporter_tls_cert": ""})["labels"]
+    assert "__scheme__" not in target(dict(NODE, scheme="https"), {"node_exporter_tls_cert": "PEM"})["labels"]
+
+
+# --- labels and variants ---------------------------------------------------------------------
+
+def test_labels_take_the_first_host_variable_set_then_the_default():
+    labels = target(CONNECTOR, {"connector_node_id": "n-1", "ilp_environment": "lab"})["labels"]
+    assert labels == {"instance": "h1", "nodeId": "n-1", "environment": "lab", "__metrics_path__": "/metrics"}
+    labels = target(CONNECTOR, {"connector_environment": "blue", "ilp_environment": "lab"})["labels"]
+    assert (labels["nodeId"], labels["environment"]) == ("h1", "blue")  # nodeId: the inventory name
+    assert target(CONNECTOR, {})["labels"]["environment"] == "production"
+
+
+def test_constant_labels_and_labels_without_value_or_default():
+    entry = dict(NODE, labels={"team": "payments", "rack": {"vars": ["rack"]}, "zone": {"vars": ["zone"], "default": 3}})
+    assert target(entry, {})["labels"] == {"instance": "h1", "team": "payments", "zone": "3"}
+    assert target(entry, {"rack": 7})["labels"]["rack"] == "7"
+
+
+def test_a_variant_per_host_picks_port_and_address():
+    hosts = {
+        "js": {"ansible_host": "10.0.0.1", "connector_admin_api_host": "10.0.0.2", "connector_admin_api_port": 7790},
+        "native": {"ansible_host": "10.0.0.3", "connector_implementation": "native",
+                   "connector_admin_api_host": "10.0.0.4", "connector_health_check_port": "9080"},
+        "default": {"connector_implementation": ""},
+    }
+    assert [group["targets"] for group in targets(CONNECTOR, hosts)] == [
+        ["10.0.0.2:7790"], ["10.0.0.3:9080"], ["default:7780"]]
+
+
+def test_an_unknown_variant_is_refused_with_the_choices():
+    with pytest.raises(AnsibleFilterError, match=r"connector_implementation='rust'.*interledgerjs, native"):
+        target(CONNECTOR, {"connector_implementation": "rust"})
+
+
+# --- jobs: groups, changes, checks, secrets ---------------------------------------------------
+
+def test_jobs_whose_group_is_missing_or_empty_are_left_out():
+    catalog = [NODE, CONNECTOR]
+    assert plugin.scrape_targets(catalog, {"all": ["a"]}, {"a": {}}) == {"node": [
+        {"targets": ["a:9100"], "labels": {"instance": "a"}}]}
+    assert [job["job"] for job in plugin.scrape_jobs(catalog, {"all": ["a"], "connectors": []})] == ["node"]
+    assert targets(CONNECTOR, {}, groups={}) == []
+
+
+def test_hosts_follow_the_inventory_order():
+    groups = {"all": ["c", "a", "b"]}
+    assert [g["labels"]["instance"] for g in plugin.scrape_targets([NODE], groups, {}, job="node")] == ["c", "a", "b"]
+
+
+def test_changes_merge_by_job_name_add_jobs_and_disable_them():
+    catalog = [NODE, CONNECTOR]
+    changes = [
+        {"job": "connector", "interval": "5s", "group": None,
+         "labels": {"environment": {"default": "staging"}}, "variants": {"native": {"port": 9999}}},
+        {"job": "node", "enabled": False},
+        {"job": "made-up", "group": "made_up", "port": 4242, "path": "/stats"},
+    ]
+    groups = {"all": ["a"], "connectors": ["c"], "made_up": ["m"]}
+    jobs = {job["job"]: job for job in plugin.scrape_jobs(catalog, groups, changes)}
+    assert list(jobs) == ["connector", "made-up"]
+    connector = jobs["connector"]
+    assert (connector["interval"], connector["group"]) == ("5s", "connectors")  # null leaves the catalog's value
+    assert connector["labels"]["environment"] == {"vars": ["connector_environment", "ilp_environment"], "default": "staging"}
+    assert connector["variants"]["native"] == {"port": 9999, "port_vars": ["connector_health_check_port"]}
+    assert jobs["made-up"]["role"] == "external" and jobs["made-up"]["path"] == "/stats"
+    assert plugin.scrape_targets(catalog, {"made_up": ["m"]}, {}, changes, job="made-up") == [
+        {"targets": ["m:4242"], "labels": {"instance": "m"}}]
+    # The catalog itself is left as it was.
+    assert CONNECTOR["variants"]["native"]["port"] == 8080 and "enabled" not in NODE
+
+
+@pytest.mark.parametrize("catalog, message", [
+    ([dict(NODE, prot=9100)], "unknown entry field.*prot"),
+    ([{k: v for k, v in NODE.items() if k != "port"}], "no default port"),
+    ([{k: v for k, v in NODE.items() if k != "group"}], "no inventory group"),
+    ([NODE, NODE], "listed twice"),
+    ([dict(NODE, job="bad name")], "valid job name"),
+    ([dict(NODE, scheme="ftp")], "scheme must be http or https"),
+    ([dict(CONNECTOR, variant_var="")], "variants need variant_var"),
+    ([dict(CONNECTOR, variants={"native": {"port": 8080, "labels": {}}})], "unknown variant native field.*labels"),
+    ([dict(NODE, auth={"user": "x"})], "unknown auth field.*user"),
+    ([dict(NODE, port_vars={"a": 1})], "port_vars must be a list"),
+])
+def test_entries_are_checked(catalog, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        plugin.scrape_jobs(catalog, {"all": ["a"], "connectors": ["c"]})
+
+
+def test_basic_auth_and_ca_become_secret_files_named_after_the_job_or_secret():
+    entry = dict(NODE, auth={"username": "scraper", "password": "pw", "ca": "PEM"}, tls_config={"insecure_skip_verify": False})
+    (job,) = plugin.scrape_jobs([entry], {"all": ["a"]}, secrets_dir="/etc/prometheus/secrets/")
+    assert job["password_file"] == "/etc/prometheus/secrets/node.password"
+    assert job["tls_config"] == {"ca_file": "/etc/prometheus/secrets/node-ca.crt"}  # false values left out
+    assert job["secret_files"] == [
+        {"content": "pw", "dest": "/etc/prometheus/secrets/node.password"},
+        {"content": "PEM", "dest": "/etc/prometheus/secrets/node-ca.crt", "mode": "0644"}]
+    (job,) = plugin.scrape_jobs([dict(entry, auth=dict(entry["auth"], secret="node_exporter"))], {"all": ["a"]})
+    assert job["password_file"] == "/etc/prometheus/secrets/node_exporter.password"
+
+
+def test_no_username_no_basic_auth():
+    (job,) = plugin.scrape_jobs([dict(NODE, auth={"username": "", "password": "pw"})], {"all": ["a"]})
+    assert (job["password_file"], job["secret_files"], job["tls_config"]) == ("", [], {})
+
+
+def test_the_result_of_scrape_jobs_can_be_given_again():
+    groups = {"all": ["a"], "connectors": ["c"]}
+    jobs = plugin.scrape_jobs([NODE, dict(CONNECTOR, auth={"username": "u", "password": "p"})], groups)
+    assert plugin.scrape_jobs(jobs, groups) == jobs
+    assert plugin.scrape_targets(jobs, groups, {}) == plugin.scrape_targets([NODE, CONNECTOR], groups, {})
+
+
+def test_the_shipped_catalog_is_valid_and_scrapes_the_connectors_per_implementation():
+    catalog = yaml.safe_load(CATALOG_FILE.read_text())["prometheus__scrape_catalog"]
+    groups = {"all": ["mon", "js", "nat"], "prometheus": ["mon"], "alertmanager": ["mon"], "connectors": ["js", "nat"]}
+    hostvars = {"mon": {}, "js": {"connector_admin_api_host": "0.0.0.0"},
+                "nat": {"connector_implementation": "native", "ilp_environment": "lab"}}
+    result = plugin.scrape_targets(catalog, groups, hostvars)
+    assert list(result) == ["prometheus", "node", "alertmanager", "connector"]
+    assert [(g["targets"], g["labels"]["nodeId"], g["labels"]["environment"]) for g in result["connector"]] == [
+        (["js:7780"], "js", "{{ prometheus_external_labels.environment }}"),  # not templated here
+        (["nat:8080"], "nat", "lab")]
+    assert [job["job"] for job in plugin.scrape_jobs(catalog, groups) if job["alerting"]] == ["alertmanager"]
