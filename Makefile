@@ -1,6 +1,7 @@
 # ilp.observability: developer entry points. Every target sets up what it needs itself.
 #   make lab    the main job: build the lab hosts and run site.yml against inventories/lab
 #   make test   everything CI runs: lint, sanity, unit tests, rule tests, packaging, Molecule
+#   make bench  seconds of a no-op run at 3 and 10 hosts, per extra host, task executions per host
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV ?= .venv
@@ -16,7 +17,7 @@ TEST_PROGRAMS ?= node_exporter prometheus alertmanager node ilp-connector jaeger
 # The programs site.yml deploys today.
 LAB_PROGRAMS ?= node_exporter prometheus alertmanager node ilp-connector
 
-.PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules integration package molecule test lab lab-destroy clean
+.PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules integration package molecule test lab lab-destroy bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -81,6 +82,13 @@ lab: venv hosts
 
 lab-destroy:
 	tools/lab/run.sh --destroy
+
+# Cost per host (tools/bench/bench.py): no-op node_exporter runs on ilp-bench-1..10, and the lab's
+# no-op site.yml when the lab hosts run. Not part of `make test`. BENCH_COLLECTION=<checkout>
+# measures another commit (a git worktree); BENCH_RUNS, BENCH_SIZES, BENCH_MAX_SECONDS, BENCH_OUTPUT.
+bench: venv hosts
+	$(MAKE) mirror TEST_PROGRAMS=node_exporter
+	$(PY) tools/bench/bench.py
 
 clean:
 	rm -rf tests/output build *.tar.gz
