@@ -35,13 +35,18 @@ def role_default(role: str, key: str):
     return None
 
 
+# Programs a role of another name installs, and the variable that pins them.
+PINS = {"ilp-connector": ("connector", "connector_version"), "node": ("connector", "connector_node_version")}
+
+
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
 def test_role_pins_the_mirrored_version(program):
-    pinned = role_default(program, f"{program}_version")
+    role, variable = PINS.get(program, (program, f"{program}_version"))
+    pinned = role_default(role, variable)
     if pinned is None:
         pytest.skip(f"no role pins {program} yet")
     assert str(pinned) == str(PROGRAMS[program]["version"]), (
-        f"roles/{program} pins {pinned} but the mirror builds {PROGRAMS[program]['version']}")
+        f"roles/{role} pins {pinned} ({variable}) but the mirror builds {PROGRAMS[program]['version']}")
 
 
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
