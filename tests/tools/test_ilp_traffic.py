@@ -306,6 +306,20 @@ def test_usage_error_exits_64(tool_dir):
     assert "--sender" in proc.stderr
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--destination", "test.x"], "--destination needs --mode packets"),
+    (["--mode", "packets", "--destination", "not an address"], "--destination is not an ILP address"),
+    (["--trace", "maybe"], "--trace must be on or off"),
+    (["--otlp-endpoint", "ftp://x/v1/traces"], "--otlp-endpoint must be an http:// or https:// URL"),
+])
+def test_trace_and_destination_usage_errors_exit_64(tool_dir, args, message):
+    urls = ["--sender", "btp+ws://a:b@127.0.0.1:1", "--receiver", "btp+ws://c:d@127.0.0.1:2"]
+    proc = subprocess.run(["node", "send.js", *urls, *args], cwd=tool_dir, env=node_env(),
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 64, proc.stdout + proc.stderr
+    assert message in proc.stderr
+
+
 def test_unreachable_sender_exits_2_within_max_seconds(tool_dir):
     closed = choose_ports()  # nothing listens there (or on the free ports chosen instead)
     if not port_free(closed["a_kids"]):

@@ -13,12 +13,20 @@
 // Exit codes: 0 at least one packet carrying money fulfilled and no local error; 1 some fulfilled
 // but a local error happened (plugin exception, bad fulfillment, crash); 2 nothing fulfilled (path
 // down, receiver or sender unreachable, all rejected); 64 bad usage.
+//
+// Traces: each payment is the root span of its own W3C trace; the Prepares of that payment carry
+// its `traceparent` to the first connector as an extra BTP protocol-data entry (text/plain), which
+// the connector's ilp-trace.js preload continues (and other BTP peers ignore). The trace ids are in
+// the summary; with --otlp-endpoint the root spans are sent there as OTLP/HTTP JSON.
 
 const crypto = require('crypto')
 const { parseArgs } = require('util')
 
 const VERSION = require('./package.json').version
 const MIN_EXPIRY_MS = 5000
+const BTP_TYPE_MESSAGE = 6
+const MIME_TEXT_PLAIN_UTF8 = 1
+const ILP_TYPE_PREPARE = 12
 
 const USAGE = `usage: node send.js --sender BTP_URL --receiver BTP_URL [options]
 
@@ -32,6 +40,12 @@ const USAGE = `usage: node send.js --sender BTP_URL --receiver BTP_URL [options]
   --receiver-address ADDR ILP address the receiver should get (e.g. test.b.kids.bob); checked when
                           the receiver connects, and the destination of N raw Prepares when it
                           cannot connect (so a broken path is measured as rejects)
+  --destination ADDR      packets mode: send the N raw Prepares to ADDR instead of the receiver
+                          (e.g. an address without a route, to make payments fail on purpose)
+  --trace on|off          on (default): one trace per payment, its traceparent (sampled) sent to
+                          the first connector in the BTP message of each Prepare; off: none
+  --otlp-endpoint URL     also send the payments' root spans to this OTLP/HTTP traces URL
+                          (e.g. http://jaeger:4318/v1/traces), as JSON
   --connect-timeout S     seconds to wait for each BTP connect (default min(10, max-seconds/3))
   --packet-timeout S      seconds to wait for one payment (default min(10, max-seconds/2)); Prepares
                           expire after max(5, this) seconds, at most 30
@@ -54,6 +68,9 @@ function parseCli (argv) {
         'max-seconds': { type: 'string', default: '30' },
         mode: { type: 'string', default: 'stream' },
         'receiver-address': { type: 'string' },
+        destination: { type: 'string' },
+        trace: { type: 'string', default: 'on' },
+        'otlp-endpoint': { type: 'string' },
         'connect-timeout': { type: 'string' },
         'packet-timeout': { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -87,8 +104,17 @@ function parseCli (argv) {
     if (!['btp+ws:', 'btp+wss:'].includes(url.protocol)) throw new UsageError(`--${name} must be a btp+ws:// or btp+wss:// URL`)
   }
   if (!['stream', 'packets'].includes(v.mode)) throw new UsageError('--mode must be stream or packets')
-  if (v['receiver-address'] !== undefined && !/^(g|private|example|test|test1|test2|test3|local|peer|self)(\.[a-zA-Z0-9_~-]+)+$/.test(v['receiver-address'])) {
-    throw new UsageError(`--receiver-address is not an ILP address: ${v['receiver-address']}`)
+  for (const name of ['receiver-address', 'destination']) {
+    if (v[name] !== undefined && !/^(g|private|example|test|test1|test2|test3|local|peer|self)(\.[a-zA-Z0-9_~-]+)+$/.test(v[name])) {
+      throw new UsageError(`--${name} is not an ILP address: ${v[name]}`)
+    }
+  }
+  if (v.destination !== undefined && v.mode !== 'packets') throw new UsageError('--destination needs --mode packets')
+  if (!['on', 'off'].includes(v.trace)) throw new UsageError('--trace must be on or off')
+  if (v['otlp-endpoint'] !== undefined) {
+    let url
+    try { url = new URL(v['otlp-endpoint']) } catch (err) { throw new UsageError(`--otlp-endpoint: not a URL: ${v['otlp-endpoint']}`) }
+    if (!['http:', 'https:'].includes(url.protocol)) throw new UsageError('--otlp-endpoint must be an http:// or https:// URL')
   }
   const packets = int('packets', 1)
   const amount = int('amount', 1)
@@ -102,6 +128,9 @@ function parseCli (argv) {
     maxSeconds,
     mode: v.mode,
     receiverAddress: v['receiver-address'],
+    destination: v.destination,
+    trace: v.trace === 'on',
+    otlpEndpoint: v['otlp-endpoint'],
     connectTimeout: seconds('connect-timeout', Math.min(10, maxSeconds / 3)),
     packetTimeout: seconds('packet-timeout', Math.min(10, maxSeconds / 2)),
     json: v.json
@@ -150,7 +179,7 @@ function classify (IlpPacket, response) {
 // Wraps plugin.sendData: every outgoing ILP Prepare is counted in `pick(prepare)`'s counts.
 // Prepares to peer.* (IL-DCP) are counted as control packets: the mini-accounts plugin answers them
 // itself, so the connector never sees (nor counts) them.
-function countOutgoing (IlpPacket, plugin, state, pick) {
+function countOutgoing (IlpPacket, plugin, state, pick, onResult = () => {}) {
   const sendData = plugin.sendData.bind(plugin)
   plugin.sendData = async (data) => {
     let prepare
@@ -172,6 +201,7 @@ function countOutgoing (IlpPacket, plugin, state, pick) {
     }
     const result = classify(IlpPacket, response)
     addResult(counts, amount, result)
+    onResult(result)
     if (result.type === 'reject' && state.sampleRejects.length < 5) {
       state.sampleRejects.push(`${result.code} from ${result.triggeredBy}: ${result.message}`)
     } else if (result.type === 'error') {
@@ -246,6 +276,103 @@ function redact (url) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// traces: one root span per payment, its context carried in the BTP message of each Prepare
+
+const EPOCH_NS = BigInt(Date.now()) * 1000000n - process.hrtime.bigint()
+function nowNs () { return EPOCH_NS + process.hrtime.bigint() }
+
+function randomHex (bytes) {
+  let id
+  do { id = crypto.randomBytes(bytes).toString('hex') } while (/^0+$/.test(id)) // all-zero ids are invalid
+  return id
+}
+
+// A payment's root span (or null with --trace off); state.payment while its Prepares are sent.
+function startPayment (report, index, destination, amount) {
+  if (!report.traceOn) return null
+  const payment = { traceId: randomHex(16), spanId: randomHex(8), index, destination, amount, start: nowNs(), end: null, result: null, code: null }
+  payment.traceparent = `00-${payment.traceId}-${payment.spanId}-01` // W3C Trace Context, sampled
+  report.tracedPayments.push(payment)
+  return payment
+}
+
+function endPayment (payment, result, code) {
+  if (!payment || payment.end !== null) return
+  payment.end = nowNs()
+  payment.result = result
+  payment.code = code || null
+}
+
+// ilp-plugin-btp's sendData hands each MESSAGE to its _call(to, btpPacket): while a payment is
+// current, a MESSAGE whose `ilp` entry is a Prepare gets a `traceparent` entry (text/plain) too.
+function carryTraceparent (plugin, current) {
+  const call = plugin._call.bind(plugin)
+  plugin._call = (to, btpPacket) => {
+    const payment = current()
+    const entries = btpPacket && btpPacket.type === BTP_TYPE_MESSAGE && btpPacket.data && btpPacket.data.protocolData
+    if (payment && Array.isArray(entries) && entries.length > 0 && entries[0].protocolName === 'ilp' &&
+        Buffer.isBuffer(entries[0].data) && entries[0].data[0] === ILP_TYPE_PREPARE) {
+      entries.push({ protocolName: 'traceparent', contentType: MIME_TEXT_PLAIN_UTF8, data: Buffer.from(payment.traceparent) })
+    }
+    return call(to, btpPacket)
+  }
+}
+
+// The root spans as one OTLP/HTTP JSON export request (OTLP specification, "JSON Protobuf
+// Encoding": trace and span ids as hex strings, enums as numbers, 64-bit integers as strings).
+function otlpBody (payments) {
+  const str = (key, value) => ({ key, value: { stringValue: String(value) } })
+  const spans = payments.filter((p) => p.end !== null).map((p) => {
+    const attributes = [str('ilp.destination', p.destination), str('ilp.amount', p.amount),
+      { key: 'payment.index', value: { intValue: String(p.index) } }, str('ilp.result', p.result)]
+    if (p.code) attributes.push(str('ilp.error_code', p.code))
+    return {
+      traceId: p.traceId,
+      spanId: p.spanId,
+      name: 'payment.send',
+      kind: 3, // SPAN_KIND_CLIENT
+      startTimeUnixNano: String(p.start),
+      endTimeUnixNano: String(p.end),
+      attributes,
+      status: p.result === 'fulfill' ? { code: 1 } : { code: 2, message: p.code || p.result } // OK / ERROR
+    }
+  })
+  return {
+    resourceSpans: [{
+      resource: { attributes: [str('service.name', 'ilp-traffic'), str('service.version', VERSION)] },
+      scopeSpans: [{ scope: { name: 'ilp-traffic', version: VERSION }, spans }]
+    }]
+  }
+}
+
+// POSTs the root spans to the OTLP endpoint within ms; resolves with { exported, error }.
+function exportSpans (endpoint, payments, ms) {
+  const request = otlpBody(payments)
+  const count = request.resourceSpans[0].scopeSpans[0].spans.length
+  if (count === 0) return Promise.resolve({ exported: 0, error: null })
+  const body = Buffer.from(JSON.stringify(request))
+  return new Promise((resolve) => {
+    const url = new URL(endpoint)
+    const client = url.protocol === 'https:' ? require('https') : require('http')
+    let done = false
+    const finish = (result) => { if (!done) { done = true; resolve(result) } }
+    const req = client.request(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Length': body.length },
+      timeout: Math.max(1, ms)
+    }, (res) => {
+      res.resume()
+      res.on('end', () => finish(res.statusCode >= 200 && res.statusCode < 300
+        ? { exported: count, error: null }
+        : { exported: 0, error: `HTTP ${res.statusCode} from ${endpoint}` }))
+    })
+    req.on('timeout', () => { req.destroy(); finish({ exported: 0, error: `no answer from ${endpoint} within ${ms} ms` }) })
+    req.on('error', (err) => finish({ exported: 0, error: `${endpoint}: ${err.message}` }))
+    req.end(body)
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
 // the run
 
 async function run (opts, report) {
@@ -268,7 +395,10 @@ async function run (opts, report) {
 
   const phases = report.phases
   let phase = 'connect'
-  countOutgoing(IlpPacket, senderPlugin, state, (p) => p.destination.startsWith('peer.') ? report.senderControl : (phases[phase] = phases[phase] || newCounts()))
+  // the reject code of the current payment's last rejected Prepare (its span's error code)
+  const noteReject = (result) => { if (state.payment && result.type === 'reject') state.payment.rejectCode = result.code }
+  countOutgoing(IlpPacket, senderPlugin, state, (p) => p.destination.startsWith('peer.') ? report.senderControl : (phases[phase] = phases[phase] || newCounts()), noteReject)
+  if (report.traceOn) carryTraceparent(senderPlugin, () => state.payment)
   countOutgoing(IlpPacket, receiverPlugin, state, (p) => p.destination.startsWith('peer.') ? report.receiverControl : report.receiverSent)
   countIncoming(IlpPacket, receiverPlugin, report.receiverReceived)
 
@@ -335,6 +465,8 @@ async function run (opts, report) {
       destination = opts.receiverAddress
     }
   }
+  // --destination (packets mode): the Prepares go there, whatever the receiver's address
+  if (opts.destination) destination = opts.destination
   if (!report.receiver.connected) {
     if (!destination) {
       report.stopReason = 'receiver-unreachable'
@@ -343,7 +475,7 @@ async function run (opts, report) {
     }
     // STREAM needs a live receiver for its handshake: measure the path with raw Prepares instead.
     mode = 'packets'
-    report.notes.push(`receiver not connected: sending ${opts.packets} raw Prepares to ${destination}`)
+    if (!opts.destination) report.notes.push(`receiver not connected: sending ${opts.packets} raw Prepares to ${destination}`)
   }
   report.modeUsed = mode
 
@@ -376,14 +508,19 @@ async function run (opts, report) {
     for (let k = 1; k <= opts.packets; k++) {
       if (payTimeLeft() <= 0) { report.stopReason = 'max-seconds'; break }
       report.payments.attempted++
+      const payment = state.payment = startPayment(report, k, destination, opts.amount)
       try {
         await within(stream.sendTotal(k * opts.amount, { timeout: Math.max(1, packetMs()) }), packetMs() + 100, `payment ${k}`)
         report.payments.completed++
+        endPayment(payment, 'fulfill')
       } catch (err) {
         report.payments.failed++
+        endPayment(payment, payment && payment.rejectCode ? 'reject' : 'error', payment && payment.rejectCode)
         report.failures.push(`payment ${k}: ${err.message}`)
         report.stopReason = remaining() <= 0 ? 'max-seconds' : 'payment-failed'
         break
+      } finally {
+        state.payment = null
       }
     }
     // 4a. close politely (ConnectionClose frame = one more zero-amount Prepare), bounded
@@ -414,18 +551,23 @@ async function run (opts, report) {
         data
       })
       let response
+      const payment = state.payment = startPayment(report, k, destination, opts.amount)
       try {
         response = await within(senderPlugin.sendData(prepare), packetMs(), `packet ${k}`)
       } catch (err) {
         report.payments.failed++
+        endPayment(payment, 'error')
         if (err instanceof Deadline) {
           report.failures.push(err.message)
           report.stopReason = 'max-seconds'
           break
         }
         continue // counted as errored by the wrapper
+      } finally {
+        state.payment = null
       }
       const result = classify(IlpPacket, response)
+      endPayment(payment, result.type, result.code)
       if (result.type === 'fulfill') {
         const got = IlpPacket.deserializeIlpFulfill(response).fulfillment
         if (!sha256(got).equals(condition)) state.errors.push(`packet ${k}: fulfillment does not match the condition`)
@@ -504,6 +646,15 @@ function summarize (opts, report) {
     elapsed_seconds: Math.round((Date.now() - report.start) / 1000 * 1000) / 1000,
     stop_reason: report.stopReason || 'max-seconds',
     sample_rejects: report.state.sampleRejects,
+    // one trace per payment, in payment order; failed_ids: those of the payments that failed
+    traces: {
+      enabled: report.traceOn,
+      ids: report.tracedPayments.map((p) => p.traceId),
+      failed_ids: report.tracedPayments.filter((p) => p.result !== 'fulfill').map((p) => p.traceId),
+      endpoint: opts.otlpEndpoint ? redact(opts.otlpEndpoint) : null,
+      exported: report.traceExport.exported,
+      export_error: report.traceExport.error
+    },
     failures: report.failures,
     notes: report.notes,
     errors
@@ -526,6 +677,11 @@ function printText (s) {
   const rs = s.receiver_sent
   lines.push(`receiver got=${rr.attempted} fulfilled=${rr.fulfilled} rejected=${rr.rejected}; sent=${rs.attempted} fulfilled=${rs.fulfilled} rejected=${rs.rejected} unanswered=${rs.unanswered} ${JSON.stringify(rs.reject_codes)}`)
   lines.push(`amount   sent=${s.amount.sent} delivered=${s.amount.delivered}`)
+  if (s.traces.enabled) {
+    const exported = s.traces.endpoint ? ` exported=${s.traces.exported} to ${s.traces.endpoint}` : ''
+    lines.push(`traces   ${s.traces.ids.length} (${s.traces.failed_ids.length} failed)${exported}${s.traces.ids.length ? ' first=' + s.traces.ids[0] : ''}`)
+    if (s.traces.export_error) lines.push(`ERROR: trace export: ${s.traces.export_error}`)
+  }
   for (const f of s.failures) lines.push(`failure: ${f}`)
   for (const r of s.sample_rejects) lines.push(`reject: ${r}`)
   for (const n of s.notes) lines.push(`note: ${n}`)
@@ -562,7 +718,10 @@ function main () {
     receiverReceived: newCounts(),
     failures: [],
     notes: [],
-    stopReason: null
+    stopReason: null,
+    traceOn: opts.trace,
+    tracedPayments: [],
+    traceExport: { exported: 0, error: null }
   }
   let done = false
   const finish = (why) => {
@@ -578,10 +737,19 @@ function main () {
   }
   const cleanupAndFinish = async (why) => {
     report.state.stopped = true
+    const left = Math.max(0, start + opts.maxSeconds * 1000 - 150 - Date.now())
+    // a payment still unanswered when the run ended: its span ends now, as an error
+    for (const payment of report.tracedPayments) endPayment(payment, 'error')
+    const exported = opts.otlpEndpoint && report.tracedPayments.length
+      ? exportSpans(opts.otlpEndpoint, report.tracedPayments, left).then((r) => { report.traceExport = r })
+      : Promise.resolve()
     await Promise.race([
-      Promise.allSettled(report.plugins.map((p) => p.reallyDisconnect())),
-      sleep(Math.max(0, start + opts.maxSeconds * 1000 - 150 - Date.now()))
+      Promise.allSettled([...report.plugins.map((p) => p.reallyDisconnect()), exported]),
+      sleep(left)
     ])
+    if (opts.otlpEndpoint && report.tracedPayments.length && !report.traceExport.exported && !report.traceExport.error) {
+      report.traceExport.error = `no answer from ${redact(opts.otlpEndpoint)} before --max-seconds`
+    }
     finish(why)
   }
   // last resort: whatever is still pending, report and exit at --max-seconds

@@ -26,6 +26,8 @@
 //                  %s %d %j %o ...); an Error keeps its stack there.
 //   err            (only when an Error argument's stack is not already in msg)
 //                  that Error's stack.
+//   traceId        (only while an OpenTelemetry span is active, e.g. the packet
+//   spanId          span of ilp-trace.js) its W3C trace id and span id, hex.
 //
 // Environment read (once, at start):
 //   ILP_LOG_LEVEL          error|warn|info|debug|trace, default info. Lines
@@ -43,6 +45,11 @@
 // (%o, %O ...), then our log writes the JSON line. riverpig assigns debug.log
 // and debug.formatArgs itself on every logger it makes; those assignments are
 // kept aside (used only as a fallback) instead of replacing ours.
+//
+// The active span: when some module loads @opentelemetry/api (ilp-trace.js, or the
+// zero-code instrumentation) after this preload, the same Module._load hook keeps
+// that API module, and each line asks it for the span of the active context. Without
+// it (or if it throws) lines simply have no traceId/spanId.
 //
 // Safety: every hook is inside try/catch. If patching fails the module is
 // returned untouched; if writing a JSON line fails the original output is used.
@@ -76,6 +83,25 @@ function splitNamespace(namespace) {
   return { level, component: parts.join(':') };
 }
 
+// @opentelemetry/api, once some module has loaded it (see the Module._load hook).
+let otelApi = null;
+
+function keepOtelApi(api) {
+  if (!otelApi && api && api.trace && typeof api.trace.getSpan === 'function'
+      && api.context && typeof api.context.active === 'function') otelApi = api;
+}
+
+// { traceId, spanId } of the active span, or null.
+function activeSpanIds() {
+  if (!otelApi) return null;
+  try {
+    const span = otelApi.trace.getSpan(otelApi.context.active());
+    const ids = span && span.spanContext();
+    if (ids && otelApi.trace.isSpanContextValid(ids)) return { traceId: ids.traceId, spanId: ids.spanId };
+  } catch (e) { /* no ids */ }
+  return null;
+}
+
 function correlationIdOf(msg) {
   for (const re of ID_PATTERNS) {
     const m = re.exec(msg);
@@ -97,6 +123,11 @@ function emit(level, component, args) {
   };
   const error = args.find((a) => a instanceof Error);
   if (error && error.stack && !msg.includes(error.stack)) entry.err = String(error.stack);
+  const ids = activeSpanIds();
+  if (ids) {
+    entry.traceId = ids.traceId;
+    entry.spanId = ids.spanId;
+  }
   process.stdout.write(JSON.stringify(entry) + '\n');
 }
 
@@ -178,6 +209,7 @@ try {
       try {
         if (request === 'debug') patchDebug(exported);
         else if (request === 'riverpig') return wrapRiverpig(exported);
+        else if (request === '@opentelemetry/api') keepOtelApi(exported);
       } catch (e) { /* never break require */ }
       return exported;
     };
