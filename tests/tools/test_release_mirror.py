@@ -166,6 +166,42 @@ def test_tar_xz_archive_has_upstream_layout_and_verifiable_checksum(tmp_path):
     assert (digest, archive.name) in parse_digest_lines(archive.name, lines)
 
 
+def test_jaeger_checksum_files_have_upstream_names_and_format(tmp_path):
+    """Jaeger's package-deploy.sh (v2.13.0) writes `shasum -b -a 256` lines: the release-wide
+    jaeger-<V>.sha256sum.txt lists the archives (what verifies a download), the per-archive
+    jaeger-<V>-<os>-<arch>.sha256sum.txt the files inside it (useless for a download)."""
+    entry = PROGRAMS["jaeger"]
+    arc = entry["archive"]
+    assert (arc["checksums"], arc["checksums_format"], arc["contents_checksums"]) == (
+        "jaeger-{version}.sha256sum.txt", "shasum-binary", "jaeger-{version}-linux-{arch}.sha256sum.txt")
+    src, bindir, out = tmp_path / "src", tmp_path / "bin", tmp_path / "out"
+    for folder in (src, bindir, out):
+        folder.mkdir()
+    (bindir / "jaeger").write_bytes(b"\x7fELF jaeger")
+    (bindir / "example-hotrod").write_bytes(b"\x7fELF hotrod")
+    ctx = {"version": "2.13.0", "arch": "amd64", "epoch": 1700000000}
+    archive = build.pack("jaeger", entry, ctx, src, bindir, out)
+    assert archive.name == "jaeger-2.13.0-linux-amd64.tar.gz"
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    release = (out / "jaeger-2.13.0.sha256sum.txt").read_text().splitlines()
+    assert release == [f"{digest} *{archive.name}"]
+    assert parse_digest_lines(archive.name, release) == [(digest, archive.name)]
+    inside = (out / "jaeger-2.13.0-linux-amd64.sha256sum.txt").read_text().splitlines()
+    hotrod, jaeger = (hashlib.sha256((bindir / name).read_bytes()).hexdigest() for name in ("example-hotrod", "jaeger"))
+    assert inside == [f"{hotrod} *jaeger-2.13.0-linux-amd64/example-hotrod", f"{jaeger} *jaeger-2.13.0-linux-amd64/jaeger"]
+    assert archive.name not in {path for _digest, path in parse_digest_lines(archive.name, inside)}
+
+
+def test_jaeger_role_verifies_with_the_release_checksum_file():
+    tasks = (TOP / "roles/jaeger/tasks/main.yml").read_text()
+    arc = PROGRAMS["jaeger"]["archive"]
+    assert "/jaeger-{{ jaeger_version }}.sha256sum.txt" in tasks
+    assert arc["checksums"] == "jaeger-{version}.sha256sum.txt"
+    assert "jaeger-{{ jaeger_version }}-linux-{arch}.tar.gz" in tasks
+    assert arc["name"] == "jaeger-{version}-linux-{arch}.tar.gz"
+    assert PROGRAMS["jaeger"]["url_path"] == "jaegertracing/jaeger/releases/download/v{version}"
+
+
 def _npm_tarball(path: Path, files: dict[str, tuple[bytes, int]]) -> Path:
     """A package tarball as the npm registry serves it: everything below package/."""
     with tarfile.open(path, "w:gz") as tar:

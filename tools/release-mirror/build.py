@@ -483,8 +483,18 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
     checksum_name = fmt(arc["checksums"], ctx)
     if arc.get("checksums_format") == "hash-only":
         (outdir / checksum_name).write_text(f"{digest}\n")
+    elif arc.get("checksums_format") == "shasum-binary":
+        # `shasum -b -a 256` lines, "<digest> *<file>" (Jaeger's release checksum file).
+        (outdir / checksum_name).write_text(f"{digest} *{archive_name}\n")
     else:
         (outdir / checksum_name).write_text(f"{digest}  {archive_name}\n")
+    if arc.get("contents_checksums"):
+        # A checksum file of the files inside the archive, as some releases publish next to the
+        # archive (Jaeger: `find <top> -type f -exec shasum -b -a 256 {} \; | sort -k2`).
+        inside = sorted((Path(top, dest).as_posix() if top else dest, hashlib.sha256(data).hexdigest())
+                        for dest, data, _mode, link in members if link is None)
+        (outdir / fmt(arc["contents_checksums"], ctx)).write_text(
+            "".join(f"{file_digest} *{path}\n" for path, file_digest in inside))
     return out
 
 
