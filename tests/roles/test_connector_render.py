@@ -171,6 +171,32 @@ def test_interledgerjs_settings_become_connector_variables(tmp_path):
     assert env["DEBUG"] == "*:info,*:warn,*:error"
 
 
+def test_interledgerjs_packet_tracing_environment(tmp_path):
+    """With tracing on, interledgerjs gets the packet tracing preload's settings, not zero-code's."""
+    env, _config = render(tmp_path, dict(INTERLEDGERJS, connector_otel_enabled=True, connector_otel_zero_code=True,
+                                         connector_environment="staging", connector_otel_sampling_ratio=0.5,
+                                         connector_otel_exporter_endpoint="http://jaeger:4318/v1/traces"))
+    assert {k: v for k, v in env.items() if k.startswith("OTEL_")} == {
+        "OTEL_SERVICE_NAME": "ilp-connector",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://jaeger:4318/v1/traces",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.5",
+        "OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=connector-a,deployment.environment.name=staging",
+    }
+    assert env["ILP_NODE_ID"] == "connector-a" and env["ILP_ENVIRONMENT"] == "staging"
+
+
+def test_interledgerjs_zero_code_only_without_packet_tracing(tmp_path):
+    env, _config = render(tmp_path, dict(INTERLEDGERJS, connector_otel_enabled=True, connector_otel_zero_code=True,
+                                         connector_otel_packet_tracing=False))
+    assert env["OTEL_TRACES_EXPORTER"] == "otlp"
+    assert env["OTEL_NODE_RESOURCE_DETECTORS"] == "env,host,os,process"
+    (tmp_path / "off").mkdir()
+    off, _config = render(tmp_path / "off", dict(INTERLEDGERJS, connector_otel_packet_tracing=True))
+    assert not any(k.startswith("OTEL_") for k in off)  # connector_otel_enabled is false by default
+
+
 def connector_release() -> Path | None:
     """A folder with node_modules/ilp-connector: the mirror's bundle unpacked, or the tools cache."""
     home = Path(os.environ.get("ILP_CACHE_DIR", Path.home() / ".cache" / "ilp-observability"))
