@@ -99,7 +99,7 @@ def test_each_entry_port_and_path_are_the_owning_roles_defaults():
 
 def test_every_role_that_serves_metrics_has_an_entry():
     owners = {entry.get("role") for entry in CATALOG}
-    for role in ("prometheus", "node_exporter", "alertmanager", "connector"):
+    for role in ("prometheus", "node_exporter", "alertmanager", "connector", "jaeger"):
         assert role in owners
     jobs = [entry["job"] for entry in CATALOG]
     assert "alloy" not in jobs  # Grafana Alloy is out of this project
@@ -122,6 +122,8 @@ def wrong(job: str, change) -> list[dict]:
      "connector_admin_api_prot is not a variable of role connector"),
     ("connector", lambda e: e["variants"].pop("native"), "variants ['interledgerjs'] are not the choices"),
     ("alertmanager", lambda e: e.update(port=9094), "alertmanager: port 9094"),
+    ("jaeger", lambda e: e.update(port=14269), "jaeger: port 14269 but role jaeger defaults jaeger_metrics_listen_address"),
+    ("jaeger", lambda e: e.update(port_vars=["jaeger_metrics_port"]), "jaeger_metrics_port is not a variable of role jaeger"),
     ("prometheus", lambda e: e.update(role="prometheus_server"), "role prometheus_server does not exist"),
 ])
 def test_a_wrong_default_is_caught(job, change, message):
