@@ -63,7 +63,10 @@ def unpack_once(archive: Path, name: str) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     with tarfile.open(archive) as tar:
-        tar.extractall(work, filter="tar") if hasattr(tarfile, "tar_filter") else tar.extractall(work)
+        if hasattr(tarfile, "tar_filter"):
+            tar.extractall(work, filter="tar")
+        else:
+            tar.extractall(work)  # Python without extraction filters (before 3.11.4)
     (work / ".complete").write_text(digest + "\n")
     try:
         work.rename(final)
