@@ -452,6 +452,24 @@ def test_a_packet_without_a_route_is_an_error_span(pair, tool_dir):
     assert root["status"] == ERROR and root["attrs"]["ilp.result"] == "reject" and root["attrs"]["ilp.error_code"] == "F02"
 
 
+def test_a_packet_the_second_connector_cannot_deliver_fails_on_both(pair, tool_dir):
+    """B has a route (its child account) but no such child: both spans are rejects, B's made by B."""
+    receiver = pair["receiver"]
+    summary = send(tool_dir, pair["ports"], "--mode", "packets", "--packets", "1", "--destination",
+                   "test.b.kids.nobody", "--otlp-endpoint", receiver.url, max_seconds=10)
+    assert summary["exit_code"] == 2 and summary["packets"]["reject_codes"] == {"F02": 1}, summary
+    trace_id, = summary["traces"]["failed_ids"]
+    services = {"ilp-traffic", "ilp-connector-a", "ilp-connector-b"}
+    trace = by_service(receiver.wait_for(lambda s: set(by_service(s, trace_id)) >= services, "three spans"), trace_id)
+    span_a, span_b = trace["ilp-connector-a"], trace["ilp-connector-b"]
+    assert span_b["parent"] == span_a["spanId"] and span_a["parent"] == trace["ilp-traffic"]["spanId"]
+    for span in (span_a, span_b):
+        assert span["status"] == ERROR, span
+        assert {k: span["attrs"].get(k) for k in ("ilp.result", "ilp.error_code", "ilp.triggered_by", "error.type")} \
+            == {"ilp.result": "reject", "ilp.error_code": "F02", "ilp.triggered_by": "test.b", "error.type": "F02"}, span
+    assert span_a["attrs"]["peer.destination"] == "b" and span_b["attrs"]["peer.destination"] == "kids"
+
+
 def test_admin_api_requests_make_no_spans(pair):
     """Prometheus' scrapes and the readiness check are not traced (nothing instruments HTTP)."""
     receiver = pair["receiver"]

@@ -18,8 +18,9 @@
 //   ilp.error_code         the Reject's code (F02, T01, F99 ...), on reject
 //   ilp.triggered_by       the Reject's triggeredBy address, on reject
 //   ilp.error_message      the Reject's message (at most 256 characters), on reject
-//   error.type             on reject the name of the error the connector turned into the Reject
-//                          (UnreachableError ...) when it made the Reject itself, else the code
+//   error.type             on reject the class of the error the connector turned into the Reject
+//                          (UnreachableError ...) when it made the Reject itself from a named
+//                          error, else the code
 // Status ERROR (with the code as message) on reject and error, UNSET on fulfill.
 // Packets to peer.* (IL-DCP, CCP route updates and heartbeats: the control plane) are not traced
 // unless ILP_TRACE_PEER_PROTOCOL=true.
@@ -310,7 +311,9 @@ function finish(state, response, thrown) {
       span.setAttribute('ilp.error_code', reject.code);
       if (reject.triggeredBy !== undefined) span.setAttribute('ilp.triggered_by', reject.triggeredBy);
       if (reject.message) span.setAttribute('ilp.error_message', reject.message);
-      span.setAttribute('error.type', (state.error && state.error.name) || reject.code);
+      // the error the connector turned into this Reject, when it has a telling name
+      const named = state.error && state.error.name && state.error.name !== 'Error' ? state.error.name : null;
+      span.setAttribute('error.type', named || reject.code);
       span.setStatus({ code: SpanStatusCode.ERROR, message: reject.code });
     }
   } catch (e) {
