@@ -15,7 +15,7 @@ export PY_COLORS ?= 0
 SCENARIOS ?= node_exporter prometheus connector
 TEST_PROGRAMS ?= node_exporter prometheus alertmanager node ilp-connector jaeger
 # The programs site.yml deploys today.
-LAB_PROGRAMS ?= node_exporter prometheus alertmanager node ilp-connector
+LAB_PROGRAMS ?= node_exporter prometheus alertmanager node ilp-connector jaeger
 
 .PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules integration package molecule test lab lab-destroy bench clean
 

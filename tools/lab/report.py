@@ -6,11 +6,14 @@
 For every lab host: its address on the project network, the ilp.observability services that
 are active on it (systemd), and for each service the URL this machine can open, probed once.
 With the sender's summary (tools/ilp-traffic --json), also what the sender saw and what
-Prometheus counted on the first connector's child account.
+Prometheus counted on the first connector's child account. Where Jaeger runs: the number of
+traces it stores, and the UI and API links of one real payment's trace (one of the sender's
+trace ids when Jaeger kept one, else the connectors' trace with the most spans).
 """
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -113,6 +116,73 @@ def prometheus_summary(base: str) -> list[str]:
     return out
 
 
+def get_json(url: str, timeout: float = 10):
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.load(resp)
+
+
+def jaeger_traces(base: str) -> dict[str, dict]:
+    """Every trace Jaeger stores (trace id -> trace of its v1 JSON API), over all its services."""
+    traces: dict[str, dict] = {}
+    for service in get_json(f"{base}/api/services").get("data") or []:
+        query = urllib.parse.urlencode({"service": service, "lookback": "720h", "limit": 100000})
+        for trace in get_json(f"{base}/api/traces?{query}", timeout=30).get("data") or []:
+            traces.setdefault(trace["traceID"], trace)
+    return traces
+
+
+def trace_services(trace: dict) -> list[str]:
+    processes = trace.get("processes") or {}
+    return sorted({processes.get(span.get("processID"), {}).get("serviceName", "?") for span in trace.get("spans", [])})
+
+
+def jaeger_summary(base: str, traffic_file: str) -> list[str]:
+    """Traces stored, and the links of one real payment's trace. Jaeger decides which traces to
+    keep 10 s (jaeger_tail_sampling_decision_wait) after their first span: wait up to 40 s."""
+    try:
+        with open(traffic_file, encoding="utf-8") as handle:
+            sent = (json.load(handle).get("traces") or {})
+    except (OSError, ValueError, AttributeError):
+        sent = {}
+    sent_ids = [i for i in sent.get("ids") or [] if i]
+    if sent_ids:  # the last payments' decisions: 10 s after the sender finished, and a batch
+        time.sleep(max(0.0, os.path.getmtime(traffic_file) + 15 - time.time()))
+    deadline = time.monotonic() + (40 if sent_ids else 0)
+    while True:
+        try:
+            traces = jaeger_traces(base)
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+            return [f"    (Jaeger API not readable: {exc})"]
+        payments = [traces[i] for i in sent_ids if i in traces]
+        connectors = [t for t in traces.values() if any(s.startswith("ilp-connector") for s in trace_services(t))]
+        if payments or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    out = [f"    traces stored: {len(traces)} ({len(connectors)} with ilp-connector spans)"]
+    if sent_ids:
+        failed = set(sent.get("failed_ids") or [])
+        out.append(f"    the sender's payments: {len(sent_ids)} traced ({len(failed)} failed), {len(payments)} of them"
+                   f" kept by Jaeger ({len([t for t in payments if t['traceID'] in failed])} failed)")
+    # Prefer a payment the sender made in this run, then the connectors' richest trace.
+    pick = max(payments, key=lambda t: len(t.get("spans", [])), default=None) or \
+        max(connectors, key=lambda t: len(t.get("spans", [])), default=None)
+    if pick is None:
+        out.append("    no payment trace stored yet (connector_otel_enabled off, or no payment sent)")
+        return out
+    trace_id = pick["traceID"]
+    out.append(f"    a payment's trace: {len(pick.get('spans', []))} spans from {', '.join(trace_services(pick))}")
+    out.append(f"      UI  {base}/trace/{trace_id}")
+    out.append(f"      API {base}/api/v3/traces/{trace_id}")
+    try:
+        with urllib.request.urlopen(f"{base}/", timeout=5) as resp:
+            if b"not the Jaeger UI" in resp.read():
+                out.append("      (this Jaeger binary was built without the UI assets, as the release mirror's is:"
+                           " the API link shows the spans)")
+    except (urllib.error.URLError, OSError):
+        pass
+    return out
+
+
 def main() -> int:
     hosts = lab_hosts(sys.argv[1] if len(sys.argv) > 1 else "inventories/lab/hosts.yml")
     traffic_file = sys.argv[2] if len(sys.argv) > 2 else ""
@@ -136,6 +206,8 @@ def main() -> int:
             if service == "prometheus":
                 lines += prometheus_summary(f"http://{address}:{port}")
                 lines += traffic_summary(f"http://{address}:{port}", traffic_file)
+            if service == "jaeger":
+                lines += jaeger_summary(f"http://{address}:{port}", traffic_file)
     lines += ["", "node_exporter asks for basic auth in the lab: user prometheus, password in",
               "inventories/lab/group_vars/all/main.yml (production inventories take it from Vault).", ""]
     print("\n".join(lines))

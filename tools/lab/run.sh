@@ -53,8 +53,10 @@ traffic="$cache/lab-traffic.json"
 rm -f "$traffic"
 if command -v node >/dev/null && tool=$(tools/ilp-traffic/install.sh); then
   ip() { docker inspect -f "{{(index .NetworkSettings.Networks \"$network\").IPAddress}}" "$1"; }
+  # Each payment is the root span of its trace, sent to the lab's Jaeger like the connectors' spans.
   (cd "$tool" && node send.js --sender "btp+ws://alice:secret@$(ip ilp-lab-connector-1):7768" \
      --receiver "btp+ws://bob:secret@$(ip ilp-lab-connector-2):7768" --receiver-address test.lab2.kids.bob \
+     --otlp-endpoint "http://$(ip ilp-lab-monitoring):4318/v1/traces" \
      --packets 20 --amount 1000 --max-seconds 30 --json > "$traffic") || echo "lab: the ILP payments failed, see $traffic"
 fi
 
