@@ -32,7 +32,7 @@ def test_describes_files_links_folders_and_missing_paths(drift, tmp_path):
     (tmp_path / 'releases' / '1.0.0').mkdir(parents=True)
     (tmp_path / 'releases' / 'current').symlink_to(tmp_path / 'releases' / '1.0.0')
     paths = [str(config), str(tmp_path / 'releases' / 'current'), str(tmp_path / 'releases'), str(tmp_path / 'absent')]
-    outcome, result, _ = drift({'paths': paths}, [b''])
+    outcome, result, unused_fake = drift({'paths': paths}, [b''])
     assert outcome == 'exit' and result['changed'] is False
     state = result['state']['paths']
     assert state[str(config)]['type'] == 'file'
@@ -57,7 +57,7 @@ def test_lists_stray_files_and_release_folders(drift, tmp_path):
     (root / 'current').symlink_to(root / '1.0.0')
     (root / 'json-log.js').write_text('')
     args = {'list_dirs': [str(rules), str(tmp_path / 'missing')], 'releases_root': str(root)}
-    outcome, result, _ = drift(args, [b''])
+    outcome, result, unused_fake = drift(args, [b''])
     assert outcome == 'exit'
     assert result['state']['listing'] == {str(rules): [str(rules / 'stray.yml'), str(rules / 'wanted.yml')],
                                           str(tmp_path / 'missing'): []}
@@ -67,12 +67,12 @@ def test_lists_stray_files_and_release_folders(drift, tmp_path):
 
 def test_reads_the_user_and_group(drift):
     user = getpass.getuser()
-    outcome, result, _ = drift({'user': user, 'group': 'no-such-group-ilp'}, [b''])
+    outcome, result, unused_fake = drift({'user': user, 'group': 'no-such-group-ilp'}, [b''])
     assert outcome == 'exit'
     assert result['state']['user']['exists'] is True
     assert result['state']['user']['home'] == os.path.expanduser('~' + user)
     assert result['state']['group'] == {'exists': False}
-    outcome, result, _ = drift({'user': 'no-such-user-ilp'}, [b''])
+    outcome, result, unused_fake = drift({'user': 'no-such-user-ilp'}, [b''])
     assert result['state']['user'] == {'exists': False}
 
 
@@ -97,11 +97,11 @@ def test_readiness_is_one_get_of_the_exact_url(drift, answer, ready, reason):
 
 def test_a_status_listed_as_ready_counts_even_when_it_is_an_error(drift):
     args = {'ready_url': 'http://127.0.0.1:7780/status', 'ready_status': [200, 401]}
-    outcome, result, _ = drift(args, [fakes.http_error('http://127.0.0.1:7780/status', 401, 'Unauthorized')])
+    outcome, result, unused_fake = drift(args, [fakes.http_error('http://127.0.0.1:7780/status', 401, 'Unauthorized')])
     assert outcome == 'exit' and result['state']['ready'] == {'ok': True, 'reason': ''}
 
 
 def test_a_mistyped_option_fails_with_a_message(drift):
-    outcome, result, _ = drift({'paths': 'not-a-list', 'ready_status': ['ok']}, [b''])
+    outcome, result, unused_fake = drift({'paths': 'not-a-list', 'ready_status': ['ok']}, [b''])
     assert outcome == 'fail'
     assert 'ready_status' in result['msg']
