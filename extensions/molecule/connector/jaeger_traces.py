@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """What Jaeger stored of the payments tools/ilp-traffic made: checked trace by trace, as one JSON report.
 
   jaeger_traces.py --jaeger http://HOST:16686 --stream S.json --fail-at-a A.json --fail-at-b B.json
@@ -120,8 +119,13 @@ def check(spans: list[dict], shape: str, connectors: tuple[str, str]) -> list[st
     return problems
 
 
+def read_json(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--jaeger", required=True)
     parser.add_argument("--stream", required=True)
     parser.add_argument("--fail-at-a", required=True)
@@ -133,8 +137,7 @@ def main() -> int:
     args = parser.parse_args()
     jaeger = args.jaeger.rstrip("/")
     connectors = tuple(args.connectors.split(","))
-    load = lambda path: json.load(open(path, encoding="utf-8"))  # noqa: E731
-    stream, fail_a, fail_b = load(args.stream), load(args.fail_at_a), load(args.fail_at_b)
+    stream, fail_a, fail_b = (read_json(path) for path in (args.stream, args.fail_at_a, args.fail_at_b))
     expected = {}
     for trace_id in stream["traces"]["ids"]:
         expected[trace_id] = "fail-stream" if trace_id in stream["traces"]["failed_ids"] else "success"
@@ -168,7 +171,7 @@ def main() -> int:
         if spans is None:
             continue
         wrong = check(spans, "success", connectors)
-        for _ in range(5):  # a span may still be on its way
+        for _attempt in range(5):  # a span may still be on its way
             if not wrong:
                 break
             time.sleep(3)
