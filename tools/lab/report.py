@@ -6,7 +6,8 @@
 For every lab host: its address on the project network, the ilp.observability services that
 are active on it (systemd), and for each service the URL this machine can open, probed once.
 With the sender's summary (tools/ilp-traffic --json), also what the sender saw and what
-Prometheus counted on the first connector's child account. Where Jaeger runs: the number of
+Prometheus counted on the first connector's child account. Where VictoriaLogs runs: the number
+of connector log lines it stores, per host, and a query link. Where Jaeger runs: the number of
 traces it stores, and the UI and API links of one real payment's trace (one of the sender's
 trace ids when Jaeger kept one, else the connectors' trace with the most spans).
 """
@@ -28,7 +29,8 @@ SERVICES = {
     "alertmanager": (9093, "/-/ready", "Alertmanager"),
     "grafana": (3000, "/api/health", "Grafana"),
     "loki": (3100, "/ready", "Loki"),
-    "alloy": (12345, "/-/ready", "Grafana Alloy"),
+    "victorialogs": (9428, "/select/vmui/", "VictoriaLogs UI"),
+    "otel-collector": (13134, "/status", "log agent health"),
     "jaeger": (16686, "/", "Jaeger UI and query API"),
     "ilp-connector": (7780, "/status", "ILP connector admin API"),
 }
@@ -183,6 +185,28 @@ def jaeger_summary(base: str, traffic_file: str) -> list[str]:
     return out
 
 
+def victorialogs_summary(base: str) -> list[str]:
+    """Connector log lines stored, per host (the agents ship within seconds: wait up to 15 s for some)."""
+    logsql = '_time:24h service.name:"ilp-connector" | stats by (host.name) count() lines'
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            data = urllib.parse.urlencode({"query": logsql}).encode()
+            with urllib.request.urlopen(f"{base}/select/logsql/query", data=data, timeout=10) as resp:
+                rows = [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return [f"    (VictoriaLogs API not readable: {exc})"]
+        if rows or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    total = sum(int(r.get("lines", 0)) for r in rows)
+    out = [f"    connector log lines stored: {total}"
+           + "".join(f", {r.get('host.name')}: {r.get('lines')}" for r in sorted(rows, key=lambda r: str(r.get("host.name"))))]
+    errors = urllib.parse.quote('service.name:"ilp-connector" level:error')
+    out.append(f"      errors: {base}/select/vmui/#/?query={errors}")
+    return out
+
+
 def main() -> int:
     hosts = lab_hosts(sys.argv[1] if len(sys.argv) > 1 else "inventories/lab/hosts.yml")
     traffic_file = sys.argv[2] if len(sys.argv) > 2 else ""
@@ -208,6 +232,8 @@ def main() -> int:
                 lines += traffic_summary(f"http://{address}:{port}", traffic_file)
             if service == "jaeger":
                 lines += jaeger_summary(f"http://{address}:{port}", traffic_file)
+            if service == "victorialogs":
+                lines += victorialogs_summary(f"http://{address}:{port}")
     lines += ["", "node_exporter asks for basic auth in the lab: user prometheus, password in",
               "inventories/lab/group_vars/all/main.yml (production inventories take it from Vault).", ""]
     print("\n".join(lines))
