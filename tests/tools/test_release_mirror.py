@@ -9,7 +9,10 @@ import importlib.util
 import io
 import json
 import os
+import shutil
+import subprocess
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -425,3 +428,170 @@ def test_npm_install_bundle_must_be_pinned(tmp_path):
     pkg.write_text(pkg.read_text().replace('"^2.0.0"', '"2.0.1"'))
     with pytest.raises(SystemExit, match="not the lock of its package.json"):
         build.check_bundle("conn", entry)
+
+
+# --- The licence guard -------------------------------------------------------------------------
+
+GO_PARTIAL = Path("/work/.library/env/packages/go-partial.tsv")
+GO_RECIPES = sorted(name for name, entry in PROGRAMS.items() if entry.get("source", "go") == "go")
+
+
+@pytest.fixture(scope="session")
+def go_proxy():
+    """Needs the go command and the Go module proxy (go.mod files only, kept in GOMODCACHE):
+    skipped with a reason where either is missing, failed on any other error."""
+    if not shutil.which("go"):
+        pytest.skip("needs the go command")
+    probe = subprocess.run(["go", "list", "-m", "-json", "golang.org/x/mod@v0.40.0"], capture_output=True,
+                           text=True, cwd=tempfile.gettempdir(), env={**os.environ, **build.go_env()}, check=False)
+    if probe.returncode and any(word in probe.stderr for word in ("dial tcp", "no such host", "timeout", "connection refused")):
+        pytest.skip(f"needs the Go module proxy: {probe.stderr.strip()[:200]}")
+    assert probe.returncode == 0, probe.stderr
+
+
+@pytest.mark.parametrize("program", GO_RECIPES)
+def test_license_guard_passes_every_go_recipe_on_its_real_go_mod(program, go_proxy, monkeypatch):
+    """The real go.mod of each recipe's module (and of its wrapper's or builder's requires), fetched
+    alone through the proxy: no module zip is downloaded for the check."""
+    fetched = []
+    monkeypatch.setattr(build, "module_info", lambda *a: pytest.fail(f"module zip fetched: {a}"))
+
+    def gomod_of(path, version):
+        fetched.append(path)
+        return build.module_gomod(path, version)
+
+    build.license_guard(program, PROGRAMS[program], gomod_of=gomod_of)
+    assert PROGRAMS[program]["module"] in fetched
+
+
+def _gomod(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "go.mod"
+    path.write_text(text)
+    return path
+
+
+def _recipe(**extra) -> dict:
+    return {"version": "1.0.0", "module": "example.com/app", "module_version": "v1.0.0",
+            "packages": {"app": "example.com/app"}, **extra}
+
+
+@pytest.mark.parametrize("requires,denied", [
+    ("github.com/grafana/loki/v3 v3.7.6", "github.com/grafana/loki/v3"),
+    ("github.com/grafana/loki/pkg/push v0.0.0-20260101000000-5003600d7c78", "github.com/grafana/loki/pkg/push"),
+    ("github.com/grafana/grafana v0.0.0-20260601000000-0123456789ab", "github.com/grafana/grafana"),
+    ("github.com/grafana/grafana/apps/dashboard v0.0.0-20260601000000-0123456789ab", "github.com/grafana/grafana/apps/dashboard"),
+    ("github.com/grafana/mimir v0.0.0-20260601000000-0123456789ab", "github.com/grafana/mimir"),
+    ("github.com/Grafana/Tempo v1.5.0", "github.com/Grafana/Tempo"),
+    ("go.k6.io/k6 v1.0.0", "go.k6.io/k6"),
+    ("github.com/hashicorp/nomad v1.7.0", "github.com/hashicorp/nomad"),
+])
+def test_license_guard_refuses_a_denied_require(tmp_path, requires, denied):
+    gomod = _gomod(tmp_path, f"module example.com/app\n\ngo 1.24\n\nrequire (\n\tgolang.org/x/mod v0.40.0\n\t{requires}\n)\n")
+    with pytest.raises(SystemExit) as exc:
+        build.license_guard("app", _recipe(), gomod_of=lambda p, v: gomod)
+    message = str(exc.value)
+    assert message.startswith("app: refused by the licence guard: ")
+    assert f"{denied} (denied: " in message
+    assert "is required by example.com/app@v1.0.0 (go.mod: require " in message
+
+
+def test_license_guard_refuses_a_replace_to_tempo(tmp_path):
+    gomod = _gomod(tmp_path, "module example.com/app\n\ngo 1.24\n\nrequire example.com/tracing v1.0.0\n\n"
+                             "replace example.com/tracing => github.com/grafana/tempo v1.5.0\n")
+    with pytest.raises(SystemExit, match=r"app: refused by the licence guard: github.com/grafana/tempo \(denied: "
+                                         r"github.com/grafana/tempo: AGPL-3.0.*\) is required by example.com/app@v1.0.0 "
+                                         r"\(go.mod: replace example.com/tracing => github.com/grafana/tempo v1.5.0\)"):
+        build.license_guard("app", _recipe(), gomod_of=lambda p, v: gomod)
+
+
+def test_license_guard_refuses_an_alloy_like_wrapper_require(tmp_path):
+    """A wrapper-built recipe whose extra require is an Apache-2.0 module that needs Loki (as Alloy
+    does) is refused by that module's go.mod; naming Alloy itself is refused before any fetch."""
+    app = _gomod(tmp_path, "module example.com/app\n\ngo 1.24\n")
+    alloyish = tmp_path / "alloyish.mod"
+    alloyish.write_text("module example.com/collector\n\ngo 1.25\n\nrequire (\n\tgithub.com/prometheus/common v0.67.0\n"
+                        "\tgithub.com/grafana/loki/pkg/push v0.0.0-20260101000000-5003600d7c78\n"
+                        "\tgithub.com/grafana/loki/v3 v3.7.6\n)\n")
+    mods = {"example.com/app": app, "example.com/collector": alloyish}
+    recipe = _recipe(extra_requires=["example.com/collector v1.18.1"])
+    with pytest.raises(SystemExit) as exc:
+        build.license_guard("alloyish", recipe, gomod_of=lambda p, v: mods[p])
+    assert "github.com/grafana/loki/pkg/push" in str(exc.value)
+    assert "is required by example.com/collector@v1.18.1 (go.mod: require" in str(exc.value)
+    with pytest.raises(SystemExit, match=r"alloy: refused by the licence guard: github.com/grafana/alloy "
+                                         r"\(denied: github.com/grafana/alloy: Alloy requires github.com/grafana/loki/v3.*\) "
+                                         r"is required by the recipe \(module\)"):
+        build.license_guard("alloy", _recipe(module="github.com/grafana/alloy", module_version="v1.18.1"),
+                            gomod_of=lambda p, v: pytest.fail("fetched a go.mod of a denied module"))
+
+
+def test_license_guard_passes_foundation_sdk_pyroscope_go_and_nomad_api(tmp_path):
+    gomod = _gomod(tmp_path, "module example.com/app\n\ngo 1.24\n\nrequire (\n"
+                             "\tgithub.com/grafana/grafana-foundation-sdk/go v0.0.22\n"
+                             "\tgithub.com/grafana/pyroscope-go v1.5.0\n"
+                             "\tgithub.com/grafana/loki-client-go v0.0.0-20240913122146-e119d400c3a5\n"
+                             "\tgithub.com/hashicorp/nomad/api v0.0.0-20261016150620-df630b26e78a\n)\n")
+    build.license_guard("app", _recipe(extra_requires=["github.com/grafana/grafana-foundation-sdk/go v0.0.22"]),
+                        gomod_of=lambda p, v: gomod)
+    assert build.denied_module("github.com/grafana/grafana-foundation-sdk") is None
+    assert build.denied_module("github.com/grafana/pyroscope-go") is None
+    assert build.denied_module("github.com/grafana/pyroscope")[0] == "github.com/grafana/pyroscope"
+
+
+def test_build_runs_the_guard_before_fetching_a_module(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "MIRROR", tmp_path / "mirror")
+    monkeypatch.setattr(build, "WORK", tmp_path / "work")
+    monkeypatch.setattr(build, "module_info", lambda *a: pytest.fail(f"module zip fetched: {a}"))
+    monkeypatch.setattr(build, "run", lambda *a, **k: pytest.fail(f"command run: {a}"))
+    recipe = _recipe(module="github.com/grafana/loki/v3", module_version="v3.7.6", url_path="loki/v{version}")
+    with pytest.raises(SystemExit, match="loki: refused by the licence guard: github.com/grafana/loki/v3"):
+        build.build("loki", recipe)
+
+
+GO_VERSION_M = """/tmp/bin/app: go1.26.8
+\tpath\texample.com/app/cmd/app
+\tmod\texample.com/app\t(devel)\t
+\tdep\tgithub.com/prometheus/common\tv0.67.0\th1:AAAA=
+\tdep\tgithub.com/grafana/grafana-foundation-sdk/go\tv0.0.22\th1:BBBB=
+{extra}\tbuild\t-buildmode=exe
+\tbuild\tCGO_ENABLED=0
+"""
+
+
+def test_buildinfo_check_refuses_a_denied_module_in_the_binary():
+    listed = build.check_buildinfo("app", "app", GO_VERSION_M.format(extra=""))
+    assert listed == ["example.com/app", "github.com/prometheus/common", "github.com/grafana/grafana-foundation-sdk/go"]
+    with pytest.raises(SystemExit, match=r"app: refused by the licence guard: github.com/grafana/loki/v3 .* "
+                                         r"is required by the built binary app \(go version -m: dep github.com/grafana/loki/v3\)"):
+        build.check_buildinfo("app", "app", GO_VERSION_M.format(extra="\tdep\tgithub.com/grafana/loki/v3\tv3.7.6\th1:CCCC=\n"))
+    replaced = "\tdep\texample.com/tracing\tv1.0.0\n\t=>\tgithub.com/grafana/tempo\tv1.5.0\th1:DDDD=\n"
+    with pytest.raises(SystemExit, match=r"go version -m: => github.com/grafana/tempo"):
+        build.check_buildinfo("app", "app", GO_VERSION_M.format(extra=replaced))
+
+
+def test_guard_binary_reads_go_version_m(tmp_path, monkeypatch):
+    binary = tmp_path / "app"
+    binary.write_bytes(b"\x7fELF")
+    outputs = {"clean": GO_VERSION_M.format(extra=""),
+               "alloy": GO_VERSION_M.format(extra="\tdep\tgithub.com/grafana/alloy/syntax\tv0.1.0\th1:EEEE=\n")}
+    state = {"which": "clean"}
+
+    def fake_run(cmd, cwd=None, env=None, capture=False):
+        assert cmd == ["go", "version", "-m", str(binary)] and capture
+        return outputs[state["which"]]
+
+    monkeypatch.setattr(build, "run", fake_run)
+    build.guard_binary("app", binary)
+    state["which"] = "alloy"
+    with pytest.raises(SystemExit, match="github.com/grafana/alloy/syntax"):
+        build.guard_binary("app", binary)
+
+
+def test_denied_list_covers_every_not_to_use_row_of_the_go_module_list():
+    if not GO_PARTIAL.exists():
+        pytest.skip(f"{GO_PARTIAL} is not on this machine")
+    rows = [line.split("\t") for line in GO_PARTIAL.read_text().splitlines()[1:]]
+    not_to_use = sorted(row[0] for row in rows if len(row) > 1 and row[1] == "not-to-use")
+    assert not_to_use, "the list has not-to-use rows"
+    missing = [m for m in not_to_use if build.denied_module(m) is None]
+    assert not missing, f"not-to-use modules the guard lets through: {missing}"

@@ -54,6 +54,149 @@ BUILDER_VERSION = 1
 GO_VERSION = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=False).stdout.strip()
 
 
+# Modules no recipe may fetch or build, with the reason. A module path is denied when it equals an
+# entry or, for a `subtree` entry, lies below it (entry + "/": sub-modules and major versions such
+# as github.com/grafana/loki/v3 or loki/pkg/push), compared case-insensitively. Sibling paths
+# that merely share a prefix (github.com/grafana/grafana-foundation-sdk, Apache-2.0;
+# github.com/grafana/pyroscope-go) are not below the entry and pass. The AGPL group is this
+# project's rule (never fetch, build or run AGPL code); the rest are every row marked
+# "not-to-use" in the environment's list of Go modules (packages/go-partial.tsv), with its reason.
+AGPL = "AGPL-3.0: this project never fetches, builds or runs AGPL code"
+DENIED_MODULES: list[tuple[str, bool, str]] = [
+    # (module path, subtree, reason)
+    ("github.com/grafana/grafana", True, AGPL + " (Grafana; its role installs upstream's release on users' hosts)"),
+    ("github.com/grafana/loki", True, AGPL + " (Loki, every major version and sub-module; its role installs upstream's release)"),
+    ("github.com/grafana/tempo", True, AGPL + " (Tempo)"),
+    ("github.com/grafana/mimir", True, AGPL + " (Mimir)"),
+    ("github.com/grafana/pyroscope", True, AGPL + " (the Pyroscope server; the pyroscope-go client is another module)"),
+    ("github.com/grafana/alloy", True, "Alloy requires github.com/grafana/loki/v3 (AGPL-3.0): building it fetches Loki"),
+    ("go.k6.io/k6", True, "AGPL-3.0 (go-partial.tsv: not-to-use)"),
+    ("github.com/element-hq/dendrite", True, "AGPL-3.0 (go-partial.tsv: not-to-use)"),
+    ("github.com/aminueza/terraform-provider-minio", True, "AGPL-3.0 (go-partial.tsv: not-to-use)"),
+    ("github.com/cockroachdb/cockroach", True, "the vendor's own terms, not an open-source licence (go-partial.tsv: not-to-use)"),
+    ("github.com/hashicorp/consul/envoyextensions", True, "not an open-source licence (go-partial.tsv: not-to-use)"),
+    ("github.com/hashicorp/consul/troubleshoot", True, "not an open-source licence (go-partial.tsv: not-to-use)"),
+    # Not a subtree: github.com/hashicorp/nomad/api (Prometheus' Nomad SD client) is its own module.
+    # The row says "from v1.7.0 on"; the guard refuses every version.
+    ("github.com/hashicorp/nomad", False, "not an open-source licence from v1.7.0 on (go-partial.tsv: not-to-use)"),
+    ("github.com/redpanda-data/connect/v4", True, "not an open-source licence (go-partial.tsv: not-to-use)"),
+    ("github.com/rqlite/rqlite/v9", True, "its notices hold a licence that is not open-source (go-partial.tsv: not-to-use)"),
+    ("github.com/unidoc/unioffice", True, "a paid licence (go-partial.tsv: not-to-use)"),
+    ("github.com/odvcencio/gotreesitter", True, "parts of it are not open-source (go-partial.tsv: not-to-use)"),
+    ("github.com/lxc/incus/v6", True, "unfixed security flaws (go-partial.tsv: not-to-use)"),
+    ("github.com/alecthomas/kong-yaml", True, "no licence file (go-partial.tsv: not-to-use)"),
+    ("github.com/ian-kent/linkio", True, "no licence file (go-partial.tsv: not-to-use)"),
+    ("github.com/wangbin/jiebago", True, "no licence file (go-partial.tsv: not-to-use)"),
+    ("github.com/skyoo2003/devcloud", True, "do not use it (go-partial.tsv: not-to-use)"),
+    ("golang.org/toolchain", True, "never a dependency: the Go toolchain is chosen with GOTOOLCHAIN (go-partial.tsv: not-to-use)"),
+]
+
+
+def denied_module(path: str) -> tuple[str, str] | None:
+    """The denied entry (path, reason) that a module path falls under, or None."""
+    low = path.strip().lower()
+    for entry, subtree, reason in DENIED_MODULES:
+        e = entry.lower()
+        if low == e or (subtree and low.startswith(e + "/")):
+            return entry, reason
+    return None
+
+
+def refuse(recipe: str, module: str, who: str) -> None:
+    entry, reason = denied_module(module)
+    raise SystemExit(f"{recipe}: refused by the licence guard: {module} (denied: {entry}: {reason}) "
+                     f"is required by {who}")
+
+
+def module_gomod(path: str, version: str) -> Path:
+    """The go.mod file of path@version, fetched alone (`go list -m`: the proxy's .info and .mod,
+    never the module zip) into GOMODCACHE."""
+    with tempfile.TemporaryDirectory() as empty:  # outside any module
+        out = run(["go", "list", "-m", "-json", f"{path}@{version}"], cwd=empty, env=go_env(), capture=True)
+    info = json.loads(out)
+    if info.get("Error") or not info.get("GoMod"):
+        raise SystemExit(f"{path}@{version}: {info.get('Error') or 'no go.mod'}")
+    return Path(info["GoMod"])
+
+
+def check_gomod(recipe: str, gomod: Path, owner: str) -> list[str]:
+    """Refuse a go.mod that requires, or replaces to or from, a denied module. owner names the
+    module whose go.mod it is (for the message). Returns the module paths it requires."""
+    mod = gomod_json(str(gomod))
+    required = []
+    for req in mod.get("Require") or []:
+        required.append(req["Path"])
+        if denied_module(req["Path"]):
+            refuse(recipe, req["Path"], f"{owner} (go.mod: require {req['Path']} {req.get('Version', '')})")
+    for rep in mod.get("Replace") or []:
+        for side in ("Old", "New"):
+            path = rep[side]["Path"]
+            if not path.startswith((".", "/")) and denied_module(path):
+                new = f"{rep['New']['Path']} {rep['New'].get('Version', '')}".strip()
+                refuse(recipe, path, f"{owner} (go.mod: replace {rep['Old']['Path']} => {new})")
+    return required
+
+
+def split_require(line: str) -> tuple[str, str]:
+    """`path version` (an extra_requires line or an ocb `gomod:`) -> (path, version)."""
+    parts = line.split()
+    if len(parts) != 2:
+        raise SystemExit(f"not a 'module version' line: {line!r}")
+    return parts[0], parts[1]
+
+
+def recipe_requires(spec: dict) -> list[tuple[str, str, str]]:
+    """The modules a Go recipe names itself, before anything is fetched: (path, version, where)."""
+    mods = []
+    if spec.get("module"):
+        mods.append((spec["module"], spec["module_version"], "the recipe (module)"))
+    for line in spec.get("extra_requires") or []:
+        mods.append((*split_require(line), "the recipe (extra_requires, the wrapper's requires)"))
+    ocb = spec.get("ocb")
+    if ocb:
+        mods.append((OCB_MODULE, ocb["version"], "the recipe (ocb: the OpenTelemetry Collector Builder)"))
+        for line in ocb_gomods(ocb):
+            mods.append((*split_require(line), "the recipe (ocb manifest: the generated module's requires)"))
+    return mods
+
+
+def license_guard(name: str, spec: dict, gomod_of=None) -> None:
+    """Refuse a Go recipe whose module graph contains a denied module (DENIED_MODULES), before any
+    module zip is fetched: the module paths the recipe names, then the go.mod of each (its require
+    and replace lines; since Go 1.17 a module's go.mod lists every module its build needs, so the
+    program module's go.mod covers its whole build, and each of a wrapper's requires covers its
+    own). Raises SystemExit naming the recipe, the denied module and who requires it."""
+    if spec.get("source", "go") != "go":
+        return
+    gomod_of = gomod_of or module_gomod
+    mods = recipe_requires(spec)
+    for path, version, where in mods:
+        if denied_module(path):
+            refuse(name, path, where)
+    for path, version, _where in mods:
+        check_gomod(name, gomod_of(path, version), f"{path}@{version}")
+
+
+def check_buildinfo(recipe: str, binary: str, text: str) -> list[str]:
+    """Refuse a binary whose build information (`go version -m` output) lists a denied module
+    (main module, dependency or replacement). Returns the module paths listed."""
+    listed = []
+    for line in text.splitlines():
+        fields = line.strip().split("\t")
+        if len(fields) >= 2 and fields[0] in ("mod", "dep", "=>"):
+            listed.append(fields[1])
+            if denied_module(fields[1]):
+                refuse(recipe, fields[1], f"the built binary {binary} (go version -m: {fields[0]} {fields[1]})")
+    return listed
+
+
+def guard_binary(recipe: str, binary: Path) -> None:
+    """After a build: `go version -m` of the binary must list no denied module."""
+    out = run(["go", "version", "-m", str(binary)], capture=True)
+    if not check_buildinfo(recipe, binary.name, out):
+        raise SystemExit(f"{recipe}: {binary} carries no module build information (go version -m)")
+
+
 def log(msg: str) -> None:
     print(f"[release-mirror] {msg}", file=sys.stderr, flush=True)
 
@@ -121,6 +264,77 @@ def module_info(path: str, version: str) -> dict:
 
 def gomod_json(gomod_path: str) -> dict:
     return json.loads(run(["go", "mod", "edit", "-json", gomod_path], capture=True))
+
+
+OCB_MODULE = "go.opentelemetry.io/collector/cmd/builder"
+OCB_SECTIONS = ("receivers", "processors", "exporters", "extensions", "connectors", "providers", "converters")
+
+
+def ocb_gomods(ocb: dict) -> list[str]:
+    """Every `module version` line that the builder writes into the generated go.mod's require
+    block: the manifest's components, providers, converters and telemetry, and
+    go.opentelemetry.io/collector/otelcol at the builder's own release (its template's
+    OtelColVersion, the builder's DefaultBetaOtelColVersion)."""
+    manifest = ocb["manifest"]
+    lines = [m["gomod"] for section in OCB_SECTIONS for m in manifest.get(section) or []]
+    if (manifest.get("telemetry") or {}).get("gomod"):
+        lines.append(manifest["telemetry"]["gomod"])
+    lines.append(f"go.opentelemetry.io/collector/otelcol {ocb['version']}")
+    return lines
+
+
+def ocb_binary(name: str, version: str) -> Path:
+    """The OpenTelemetry Collector Builder at `version`, compiled once per cache from the module
+    proxy (`go install`; the builder module has no replace directives) and checked by the guard."""
+    gobin = CACHE / "tools" / f"ocb-{version}"
+    binary = gobin / "builder"
+    if not binary.exists():
+        log(f"{name}: go install {OCB_MODULE}@{version}")
+        run(["go", "install", f"{OCB_MODULE}@{version}"],
+            env={**go_env(), "GOFLAGS": "-trimpath", "GOBIN": str(gobin), "CGO_ENABLED": "0"})
+    guard_binary(name, binary)
+    return binary
+
+
+def seed_go_sum(paths_versions: list[tuple[str, str]]) -> list[str]:
+    """go.sum lines for modules and everything their own go.sum files list (upstream-verified
+    checksums): with a go.sum line Go checks a download against it instead of asking the
+    checksum database, which answers 404 for many modules the proxy serves."""
+    sums: dict[str, None] = {}
+    for path, version in paths_versions:
+        info = module_info(path, version)
+        sums[f"{path} {info['Version']} {info['Sum']}"] = None
+        sums[f"{path} {info['Version']}/go.mod {info['GoModSum']}"] = None
+        gosum = Path(info["Dir"]) / "go.sum"
+        if gosum.exists():
+            for line in gosum.read_text().splitlines():
+                if line.strip():
+                    sums[line.strip()] = None
+    return list(sums)
+
+
+def write_ocb_sources(name: str, spec: dict, ctx: dict, workdir: Path) -> tuple[dict, Path]:
+    """For an `ocb:` recipe: the distribution's sources as the OpenTelemetry Collector Builder
+    generates them (main.go, main_others.go, main_windows.go, components.go, go.mod) in workdir,
+    its go.mod tidied by the builder with strict versioning (every component must resolve at the
+    version the manifest names) and its modules downloaded; build_binaries compiles "./" after.
+    go.sum is seeded first from every required module's own go.sum. Returns the `module:` entry's
+    info (its LICENSE and time) and folder."""
+    ocb = spec["ocb"]
+    info = module_info(spec["module"], spec["module_version"])
+    builder = ocb_binary(name, ocb["version"])
+    manifest = fmt(ocb["manifest"], ctx)
+    manifest.setdefault("dist", {})["output_path"] = str(workdir)
+    manifest["dist"].setdefault("module", f"ilp.local/release-mirror/{name}")
+    config = workdir / "builder-config.yaml"
+    config.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    (workdir / "go.sum").write_text("\n".join(seed_go_sum([split_require(m) for m in ocb_gomods(ocb)])) + "\n")
+    log(f"{name}: ocb {ocb['version']}: generate, go mod tidy, go mod download")
+    t0 = time.time()
+    run([str(builder), f"--config={config}", "--skip-compilation", "--skip-strict-versioning=false"],
+        cwd=workdir, env=go_env())
+    log(f"{name}: ocb generated and resolved the distribution in {time.time() - t0:.0f}s")
+    return info, Path(info["Dir"])
 
 
 def write_wrapper(name: str, spec: dict, ctx: dict, workdir: Path) -> tuple[dict, Path]:
@@ -505,6 +719,8 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
     outdir = MIRROR / fmt(spec["url_path"], ctx)
     stamp = outdir / f".built-{name}-{ARCH}"
     rhash = recipe_hash(name, spec)
+    # The licence guard runs on every call, cached or not: only go.mod files are fetched for it.
+    license_guard(name, spec)
     if not force and stamp.exists() and json.loads(stamp.read_text()).get("recipe") == rhash:
         log(f"{name} {version}: cached ({outdir})")
         return json.loads(stamp.read_text())
@@ -528,7 +744,10 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
         src_dir, module_time = npm_install_bundle(name, spec, workdir)
     elif source == "go":
         log(f"{name} {version}: resolving {spec['module']}@{spec['module_version']}")
-        info, src_dir = write_wrapper(name, spec, ctx, workdir)
+        if spec.get("ocb"):
+            info, src_dir = write_ocb_sources(name, spec, ctx, workdir)
+        else:
+            info, src_dir = write_wrapper(name, spec, ctx, workdir)
         module_time = dt.datetime.fromisoformat(info["Time"].replace("Z", "+00:00")) if "Time" in info \
             else dt.datetime.now(dt.timezone.utc)
         if "Time" not in info:
@@ -542,6 +761,8 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
     ctx["epoch"] = int(module_time.timestamp())
     if source == "go":
         build_binaries(name, spec, ctx, workdir, bindir)
+        for binary in spec["packages"]:
+            guard_binary(name, bindir / binary)
     outdir.mkdir(parents=True, exist_ok=True)
     archive = pack(name, spec, ctx, src_dir, bindir, outdir, npm_tarballs)
     result = {"program": name, "version": version, "recipe": rhash,
