@@ -39,7 +39,8 @@ def role_default(role: str, key: str):
 
 
 # Programs a role of another name installs, and the variable that pins them.
-PINS = {"ilp-connector": ("connector", "connector_version"), "node": ("connector", "connector_node_version")}
+PINS = {"ilp-connector": ("connector", "connector_version"), "node": ("connector", "connector_node_version"),
+        "otelcol-contrib": ("otel_collector", "otel_collector_version")}
 
 
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
@@ -47,7 +48,8 @@ def test_role_pins_the_mirrored_version(program):
     role, variable = PINS.get(program, (program, f"{program}_version"))
     pinned = role_default(role, variable)
     if pinned is None:
-        pytest.skip(f"no role pins {program} yet")
+        # A role being written (otel_collector, victorialogs) is checked as soon as it pins.
+        pytest.skip(f"no role pins {program} yet (roles/{role}/defaults has no {variable})")
     assert str(pinned) == str(PROGRAMS[program]["version"]), (
         f"roles/{role} pins {pinned} ({variable}) but the mirror builds {PROGRAMS[program]['version']}")
 
@@ -561,8 +563,8 @@ GO_VERSION_M = """/tmp/bin/app: go1.26.8
 def test_buildinfo_check_refuses_a_denied_module_in_the_binary():
     listed = build.check_buildinfo("app", "app", GO_VERSION_M.format(extra=""))
     assert listed == ["example.com/app", "github.com/prometheus/common", "github.com/grafana/grafana-foundation-sdk/go"]
-    with pytest.raises(SystemExit, match=r"app: refused by the licence guard: github.com/grafana/loki/v3 .* "
-                                         r"is required by the built binary app \(go version -m: dep github.com/grafana/loki/v3\)"):
+    with pytest.raises(SystemExit, match=r"app: refused by the licence guard: github.com/grafana/loki/v3 .* is required "
+                                         r"by the built binary app \(go version -m: dep github.com/grafana/loki/v3\)"):
         build.check_buildinfo("app", "app", GO_VERSION_M.format(extra="\tdep\tgithub.com/grafana/loki/v3\tv3.7.6\th1:CCCC=\n"))
     replaced = "\tdep\texample.com/tracing\tv1.0.0\n\t=>\tgithub.com/grafana/tempo\tv1.5.0\th1:DDDD=\n"
     with pytest.raises(SystemExit, match=r"go version -m: => github.com/grafana/tempo"):
@@ -595,3 +597,90 @@ def test_denied_list_covers_every_not_to_use_row_of_the_go_module_list():
     assert not_to_use, "the list has not-to-use rows"
     missing = [m for m in not_to_use if build.denied_module(m) is None]
     assert not missing, f"not-to-use modules the guard lets through: {missing}"
+
+
+# --- otelcol-contrib: a reduced distribution made by the OpenTelemetry Collector Builder ---------
+
+OTELCOL = PROGRAMS["otelcol-contrib"]
+OTELCOL_COMPONENTS = {
+    "receivers": ["journaldreceiver", "otlpreceiver", "filelogreceiver"],
+    "processors": ["memorylimiterprocessor", "batchprocessor", "resourceprocessor", "transformprocessor",
+                   "attributesprocessor", "filterprocessor"],
+    "exporters": ["otlphttpexporter", "otlpexporter", "debugexporter"],
+    "extensions": ["filestorage", "healthcheckextension"],
+}
+
+
+def test_otelcol_contrib_components_are_the_agreed_list_at_one_release():
+    """The role is written against this list; every collector module at release v0.160.0 (core
+    stable modules v1.66.0), and the builder of the same release."""
+    manifest = OTELCOL["ocb"]["manifest"]
+    for section, names in OTELCOL_COMPONENTS.items():
+        assert [m["gomod"].split()[0].rsplit("/", 1)[1] for m in manifest[section]] == names
+    assert OTELCOL["ocb"]["version"] == "v0.160.0"
+    for line in build.ocb_gomods(OTELCOL["ocb"]):
+        path, version = build.split_require(line)
+        assert path.startswith(("go.opentelemetry.io/collector/", "github.com/open-telemetry/opentelemetry-collector-contrib/"))
+        assert version in ("v0.160.0", "v1.66.0"), line
+    assert "go.opentelemetry.io/collector/otelcol v0.160.0" in build.ocb_gomods(OTELCOL["ocb"])
+    assert manifest["dist"]["name"] == "otelcol-contrib" and manifest["dist"]["version"] == "{version}"
+    assert OTELCOL["version"] == "0.160.0"
+
+
+def test_otelcol_contrib_archive_is_packed_like_upstream(tmp_path):
+    """goreleaser (distributions/otelcol-contrib/.goreleaser.yaml): otelcol-contrib_<V>_linux_<arch>.tar.gz
+    with the binary, LICENSE and README.md at the archive root, and
+    opentelemetry-collector-releases_otelcol-contrib_checksums.txt of "<sha256>  <file>" lines."""
+    assert OTELCOL["url_path"] == "open-telemetry/opentelemetry-collector-releases/releases/download/v{version}"
+    src, bindir, out = tmp_path / "src", tmp_path / "bin", tmp_path / "out"
+    for folder in (src, bindir, out):
+        folder.mkdir()
+    (src / "LICENSE").write_text("Apache License\n")
+    (bindir / "otelcol-contrib").write_bytes(b"\x7fELF otelcol")
+    ctx = {"version": "0.160.0", "arch": "amd64", "epoch": 1700000000}
+    archive = build.pack("otelcol-contrib", OTELCOL, ctx, src, bindir, out)
+    assert archive.name == "otelcol-contrib_0.160.0_linux_amd64.tar.gz"
+    with tarfile.open(archive) as tar:
+        members = {m.name: m for m in tar}
+        assert sorted(members) == ["LICENSE", "README.md", "otelcol-contrib"]
+        assert members["otelcol-contrib"].mode == 0o755
+        readme = tar.extractfile("README.md").read().decode()
+    assert "reduced build" in readme and "release mirror" in readme and "0.160.0" in readme
+    for line in build.ocb_gomods(OTELCOL["ocb"]):
+        if "/confmap/" not in line and "/service " not in line and "/otelcol " not in line:
+            assert f"- {line}" in readme, f"README.md does not list {line}"
+    for name in ("journald", "otlp", "filelog", "memory_limiter", "batch", "resource", "transform",
+                 "attributes", "filter", "otlphttp", "debug", "file_storage", "health_check"):
+        assert name in readme
+    lines = (out / "opentelemetry-collector-releases_otelcol-contrib_checksums.txt").read_text().splitlines()
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert lines == [f"{digest}  {archive.name}"]
+    assert parse_digest_lines(archive.name, lines) == [(digest, archive.name)]
+
+
+def test_ocb_sources_are_generated_by_the_builder_with_strict_versioning(tmp_path, monkeypatch):
+    calls = []
+    module_dir = tmp_path / "mod"
+    module_dir.mkdir()
+    (module_dir / "go.sum").write_text("example.com/dep v1.0.0 h1:DEP=\nexample.com/dep v1.0.0/go.mod h1:DEPMOD=\n")
+
+    def fake_info(path, version):
+        return {"Path": path, "Version": version, "Sum": f"h1:{path}=", "GoModSum": "h1:mod=",
+                "Dir": str(module_dir), "Time": "2026-09-01T23:56:19Z"}
+
+    monkeypatch.setattr(build, "module_info", fake_info)
+    monkeypatch.setattr(build, "ocb_binary", lambda name, version: tmp_path / f"builder-{version}")
+    monkeypatch.setattr(build, "run", lambda cmd, cwd=None, env=None, capture=False: calls.append((cmd, cwd, env)))
+    ctx = {"version": "0.160.0", "arch": "amd64"}
+    info, src_dir = build.write_ocb_sources("otelcol-contrib", OTELCOL, ctx, tmp_path)
+    assert src_dir == module_dir and info["Path"] == "go.opentelemetry.io/collector/otelcol"
+    (cmd, cwd, env), = calls
+    assert cmd == [str(tmp_path / "builder-v0.160.0"), f"--config={tmp_path / 'builder-config.yaml'}",
+                   "--skip-compilation", "--skip-strict-versioning=false"]
+    assert cwd == tmp_path and env["GOTOOLCHAIN"] == "local"
+    config = yaml.safe_load((tmp_path / "builder-config.yaml").read_text())
+    assert config["dist"] == {**OTELCOL["ocb"]["manifest"]["dist"], "version": "0.160.0", "output_path": str(tmp_path)}
+    sums = (tmp_path / "go.sum").read_text().splitlines()
+    assert "example.com/dep v1.0.0 h1:DEP=" in sums and len(sums) == len(set(sums))
+    assert ("github.com/open-telemetry/opentelemetry-collector-contrib/receiver/journaldreceiver v0.160.0 "
+            "h1:github.com/open-telemetry/opentelemetry-collector-contrib/receiver/journaldreceiver=") in sums

@@ -88,7 +88,8 @@ DENIED_MODULES: list[tuple[str, bool, str]] = [
     ("github.com/ian-kent/linkio", True, "no licence file (go-partial.tsv: not-to-use)"),
     ("github.com/wangbin/jiebago", True, "no licence file (go-partial.tsv: not-to-use)"),
     ("github.com/skyoo2003/devcloud", True, "do not use it (go-partial.tsv: not-to-use)"),
-    ("golang.org/toolchain", True, "never a dependency: the Go toolchain is chosen with GOTOOLCHAIN (go-partial.tsv: not-to-use)"),
+    ("golang.org/toolchain", True,
+     "never a dependency: the Go toolchain is chosen with GOTOOLCHAIN (go-partial.tsv: not-to-use)"),
 ]
 
 
