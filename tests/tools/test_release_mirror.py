@@ -684,3 +684,57 @@ def test_ocb_sources_are_generated_by_the_builder_with_strict_versioning(tmp_pat
     assert "example.com/dep v1.0.0 h1:DEP=" in sums and len(sums) == len(set(sums))
     assert ("github.com/open-telemetry/opentelemetry-collector-contrib/receiver/journaldreceiver v0.160.0 "
             "h1:github.com/open-telemetry/opentelemetry-collector-contrib/receiver/journaldreceiver=") in sums
+
+
+# --- VictoriaLogs ------------------------------------------------------------------------------
+
+VICTORIALOGS = PROGRAMS["victorialogs"]
+
+
+def test_victorialogs_archive_is_packed_like_upstream(tmp_path):
+    """The Makefile's release-victoria-logs-goos-goarch (v1.52.1): victoria-logs-linux-amd64-v<V>.tar.gz
+    holding victoria-logs-prod alone (owner 1000:1000), and victoria-logs-linux-amd64-v<V>_checksums.txt
+    from `sha256sum` of the archive and of the binary."""
+    assert VICTORIALOGS["url_path"] == "VictoriaMetrics/VictoriaLogs/releases/download/v{version}"
+    assert VICTORIALOGS["packages"] == {"victoria-logs-prod": "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs"}
+    src, bindir, out = tmp_path / "src", tmp_path / "bin", tmp_path / "out"
+    for folder in (src, bindir, out):
+        folder.mkdir()
+    (bindir / "victoria-logs-prod").write_bytes(b"\x7fELF victoria-logs")
+    ctx = {"version": "1.52.1", "arch": "amd64", "epoch": 1784168447}
+    archive = build.pack("victorialogs", VICTORIALOGS, ctx, src, bindir, out)
+    assert archive.name == "victoria-logs-linux-amd64-v1.52.1.tar.gz"
+    with tarfile.open(archive) as tar:
+        (member,) = tar.getmembers()
+    assert (member.name, member.mode, member.uid, member.gid) == ("victoria-logs-prod", 0o755, 1000, 1000)
+    lines = (out / "victoria-logs-linux-amd64-v1.52.1_checksums.txt").read_text().splitlines()
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    binary = hashlib.sha256(b"\x7fELF victoria-logs").hexdigest()
+    assert lines == [f"{digest}  {archive.name}", f"{binary}  victoria-logs-prod"]
+    assert parse_digest_lines(archive.name, lines) == [(digest, archive.name), (binary, "victoria-logs-prod")]
+
+
+def test_victorialogs_version_stamp_has_upstream_format():
+    """GO_BUILDINFO: -X ...lib/buildinfo.Version=victoria-logs-<YYYYmmdd-HHMMSS>-tags-v<V>[-0-g<commit>]."""
+    (variable, value), = VICTORIALOGS["ldflags_x"].items()
+    assert variable == "github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version"
+    stamped = build.fmt(value, {"version": "1.52.1", "dateinfo": "20260716-022047"})
+    assert stamped == "victoria-logs-20260716-022047-tags-v1.52.1"
+    assert VICTORIALOGS["smoke"]["url"] == "http://127.0.0.1:9428/health" and VICTORIALOGS["smoke"]["expect"] == "OK"
+    assert {"url": "http://127.0.0.1:9428/select/vmui/", "expect": "UI for VictoriaLogs"} in VICTORIALOGS["smoke"]["checks"]
+
+
+def test_smoke_polls_the_main_url_then_every_further_check(monkeypatch):
+    spec_ = importlib.util.spec_from_file_location("mirror_smoke", TOP / "tools/release-mirror/smoke_test.py")
+    smoke = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(smoke)
+    polled = []
+    monkeypatch.setattr(smoke, "poll", lambda host, unit, url, expect, deadline: polled.append((url, expect)))
+    monkeypatch.setattr(smoke, "unpack", lambda host, name, spec, dest: "/opt/x")
+
+    class FakeHost:
+        def exec(self, cmd, **kwargs):
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    assert smoke.smoke(FakeHost(), "victorialogs", VICTORIALOGS, PROGRAMS) == "http://127.0.0.1:9428/health"
+    assert polled == [("http://127.0.0.1:9428/health", "OK"), ("http://127.0.0.1:9428/select/vmui/", "UI for VictoriaLogs")]

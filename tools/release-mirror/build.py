@@ -656,6 +656,8 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
         else:
             raise SystemExit(f"{name}: unknown file source {source}")
     mtime = int(ctx["epoch"])
+    # Owner of the archive's members (uid = gid): 0, or e.g. VictoriaMetrics' `tar --owner=1000 --group=1000`.
+    owner = int(arc.get("owner", 0))
     out = outdir / archive_name
     tmp = out.with_suffix(out.suffix + ".tmp")
     if arc["format"] in ("tar.gz", "tar.xz"):
@@ -673,10 +675,12 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
             for d in sorted(dirs):
                 ti = tarfile.TarInfo(d)
                 ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, mtime
+                ti.uid = ti.gid = owner
                 tar.addfile(ti)
             for dest, data, mode, link in members:
                 ti = tarfile.TarInfo(Path(top, dest).as_posix() if top else dest)
                 ti.mode, ti.mtime = mode, mtime
+                ti.uid = ti.gid = owner
                 if link is not None:
                     ti.type, ti.linkname = tarfile.SYMTYPE, link
                     tar.addfile(ti)
@@ -702,7 +706,13 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
         # `shasum -b -a 256` lines, "<digest> *<file>" (Jaeger's release checksum file).
         (outdir / checksum_name).write_text(f"{digest} *{archive_name}\n")
     else:
-        (outdir / checksum_name).write_text(f"{digest}  {archive_name}\n")
+        lines = [f"{digest}  {archive_name}\n"]
+        if arc.get("checksums_members"):
+            # `sha256sum <archive> <file inside> ...` (VictoriaMetrics' release targets list the
+            # archive and the binary it holds, by its name inside the archive).
+            lines += [f"{hashlib.sha256(data).hexdigest()}  {Path(top, dest).as_posix() if top else dest}\n"
+                      for dest, data, _mode, link in members if link is None]
+        (outdir / checksum_name).write_text("".join(lines))
     if arc.get("contents_checksums"):
         # A checksum file of the files inside the archive, as some releases publish next to the
         # archive (Jaeger: `find <top> -type f -exec shasum -b -a 256 {} \; | sort -k2`).
@@ -759,6 +769,7 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
         raise SystemExit(f"{name}: unknown source {source}")
     ctx["date"] = module_time.strftime("%Y%m%d-%H:%M:%S")
     ctx["isodate"] = module_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ctx["dateinfo"] = module_time.strftime("%Y%m%d-%H%M%S")  # `date -u +%Y%m%d-%H%M%S` (VictoriaMetrics' Makefiles)
     ctx["epoch"] = int(module_time.timestamp())
     if source == "go":
         build_binaries(name, spec, ctx, workdir, bindir)

@@ -7,7 +7,8 @@ For each program (default: every programs.yml entry whose archive is in the mirr
 named here whose archive is missing is a failure), in ONE test-host container: check the
 archive against its checksum file, copy it in, unpack it, write the entry's `smoke.files` into
 the unpacked folder, start `smoke.run` there as a transient systemd service, and poll
-`smoke.url` from inside the container until the body contains `smoke.expect` (60 s at most).
+`smoke.url` from inside the container until the body contains `smoke.expect`, then each of
+`smoke.checks` (url and expect) the same way (60 s at most in all).
 The archives of the entries in `smoke.uses` (a bundle's Node.js) are checked and unpacked the
 same way first, and the bin/ folder of each goes on the service's PATH.
 Prints one line per program, then `N passed, M failed`; exits non-zero if any failed.
@@ -145,6 +146,25 @@ def unpack(host: Host, name: str, spec: dict, dest: str) -> str:
     return workdir
 
 
+def poll(host: Host, unit: str, url: str, expect: str, deadline: float) -> None:
+    """Poll url from inside the host until its body contains expect; Fail when the unit stops or
+    the deadline passes."""
+    last = "no answer"
+    while True:
+        res = host.exec(["curl", "-fsS", "--max-time", "5", url], check=False, timeout=30)
+        if res.returncode == 0 and expect in res.stdout:
+            return
+        last = (f"curl exit {res.returncode}: {res.stderr.strip()}" if res.returncode
+                else f"{expect!r} not in body: {res.stdout.strip()[:200]!r}")
+        state = unit_state(host, unit)
+        if state not in ("active", "activating", "reloading"):
+            raise Fail(f"unit {unit} is {state}; last check of {url}: {last}\n{journal_tail(host, unit)}")
+        if time.time() >= deadline:
+            raise Fail(f"no success within {POLL_SECONDS}s; last check of {url}: {last}\n"
+                       f"{journal_tail(host, unit)}")
+        time.sleep(1)
+
+
 def smoke(host: Host, name: str, spec: dict, programs: dict) -> str:
     """Run one program's smoke test; return the url on success, raise Fail otherwise."""
     test = spec.get("smoke")
@@ -167,23 +187,12 @@ def smoke(host: Host, name: str, spec: dict, programs: dict) -> str:
     # SDK down) is killed after 10 s, not systemd's default 90 s.
     host.exec(["systemd-run", "--unit", unit, f"--working-directory={workdir}",
                *env, "--property=TimeoutStopSec=10", "sh", "-c", test["run"]])
-    url, expect = test["url"], test["expect"]
     deadline = time.time() + POLL_SECONDS
-    last = "no answer"
     try:
-        while True:
-            res = host.exec(["curl", "-fsS", "--max-time", "5", url], check=False, timeout=30)
-            if res.returncode == 0 and expect in res.stdout:
-                return url
-            last = (f"curl exit {res.returncode}: {res.stderr.strip()}" if res.returncode
-                    else f"{expect!r} not in body: {res.stdout.strip()[:200]!r}")
-            state = unit_state(host, unit)
-            if state not in ("active", "activating", "reloading"):
-                raise Fail(f"unit {unit} is {state}; last check: {last}\n{journal_tail(host, unit)}")
-            if time.time() >= deadline:
-                raise Fail(f"no success within {POLL_SECONDS}s; last check: {last}\n"
-                           f"{journal_tail(host, unit)}")
-            time.sleep(1)
+        # The main check, then the entry's further checks (`smoke.checks`: url + expect each).
+        for check in [{"url": test["url"], "expect": test["expect"]}, *(test.get("checks") or [])]:
+            poll(host, unit, check["url"], check["expect"], deadline)
+        return test["url"]
     finally:
         # Free its ports for the next program.
         host.exec(["systemctl", "stop", unit], check=False)
