@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ilp.observability contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Test doubles shared by the unit tests of the Prometheus module_utils and modules.
+"""Test doubles shared by the unit tests of the module_utils and modules (Prometheus and Grafana).
 
 Import them as ``ansible_collections.ilp.observability.tests.unit.plugins.fakes``: the collection
 loader of ``ansible-test units`` resolves that name without ``__init__.py`` files.
@@ -16,7 +16,7 @@ from email.message import Message
 
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.ilp.observability.plugins.module_utils import prometheus_api
+from ansible_collections.ilp.observability.plugins.module_utils import http_api
 
 
 class FakeResponse(object):
@@ -62,10 +62,50 @@ class FakeOpenUrl(object):
         return answer
 
 
+class RoutedOpenUrl(object):
+    """Stand-in for open_url that answers by method and path (without the query).
+
+    ``routes`` maps ``(method, path)`` to an answer or to a list of answers used in turn (the
+    last one repeats); answers are as for :class:`FakeOpenUrl`, and a callable answer is called
+    with the call record. Unrouted requests answer HTTP 404. Every call is recorded, with the
+    decoded JSON body in ``json``.
+    """
+
+    def __init__(self, base_url, routes):
+        self.base_url = base_url.rstrip('/')
+        self.routes = dict((k, list(v) if isinstance(v, list) else [v]) for k, v in routes.items())
+        self.calls = []
+
+    def __call__(self, url, **kwargs):
+        path, dummy, query = url[len(self.base_url):].partition('?')
+        data = kwargs.get('data')
+        call = dict(kwargs, url=url, path=path, query=query, json=json.loads(data) if data else None)
+        self.calls.append(call)
+        key = (kwargs.get('method', 'GET'), path)
+        if key not in self.routes:
+            raise http_error(url, 404, 'Not Found', b'{"message": "Not found"}')
+        answers = self.routes[key]
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if callable(answer) and not isinstance(answer, BaseException):
+            answer = answer(call)
+        if isinstance(answer, BaseException):
+            raise answer
+        if isinstance(answer, (dict, list, bytes)):
+            return FakeResponse(answer)
+        return answer
+
+    def requests(self, method=None):
+        """``METHOD path`` of every call, or of the calls with ``method``."""
+        return ['%s %s' % (c.get('method', 'GET'), c['path']) for c in self.calls if method in (None, c.get('method', 'GET'))]
+
+
 def install_open_url(monkeypatch, *answers):
-    """Replace open_url of the API client with a :class:`FakeOpenUrl` and return it."""
-    fake = FakeOpenUrl(*answers)
-    monkeypatch.setattr(prometheus_api, 'open_url', fake)
+    """Replace open_url of the shared HTTP client with a :class:`FakeOpenUrl` and return it.
+
+    A single :class:`RoutedOpenUrl` answer is installed as it is.
+    """
+    fake = answers[0] if len(answers) == 1 and isinstance(answers[0], RoutedOpenUrl) else FakeOpenUrl(*answers)
+    monkeypatch.setattr(http_api, 'open_url', fake)
     return fake
 
 

@@ -1,0 +1,326 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ilp.observability contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0), the license of the collection.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_check
+short_description: Check that a running Grafana is healthy, its data sources work and the expected dashboards exist
+version_added: 0.1.0
+description:
+  - Read Grafana's C(/api/health) (its database), list the data sources (C(GET /api/datasources))
+    and run each one's health check (C(GET /api/datasources/uid/<uid>/health), the C(Save & test)
+    of the UI), and look up the expected dashboards by uid (C(GET /api/search), one request per
+    100 uids).
+  - Every problem found is returned in RV(problems) and the module fails with a message naming
+    each of them.
+  - Read-only; the module never changes anything.
+author:
+  - ilp.observability maintainers (!UNKNOWN)
+options:
+  expected_datasources:
+    description:
+      - Names or uids of data sources that must exist (and be healthy).
+      - A data source missing from Grafana is a problem of kind C(missing_datasource).
+    type: list
+    elements: str
+    default: []
+  check_all_datasources:
+    description:
+      - Run the health check of every data source of the organization, not only of
+        O(expected_datasources).
+    type: bool
+    default: true
+  allow_unsupported:
+    description:
+      - Data sources whose plugin has no backend health check (Grafana answers 404, 500
+        C(plugin.unavailable) or 501, for example the Alertmanager data source) are reported
+        with status C(UNSUPPORTED) as a warning.
+      - When V(false) they are problems of kind C(unsupported_health).
+    type: bool
+    default: true
+  expected_dashboards:
+    description:
+      - Uids of dashboards that must exist.
+      - A dashboard missing from Grafana (or not visible to the credentials) is a problem of kind
+        C(missing_dashboard).
+    type: list
+    elements: str
+    default: []
+  wait_timeout:
+    description:
+      - Seconds to keep checking, once a second, until there is no problem left, for example
+        right after Grafana started.
+      - Connection failures and HTTP 5xx answers are retried too; authentication and other
+        client errors fail at once.
+      - With the default V(0) Grafana is checked once.
+    type: int
+    default: 0
+extends_documentation_fragment:
+  - ilp.observability.grafana_api
+  - ilp.observability.grafana_api.read_only_attributes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+notes:
+  - Data source health checks query the data source (Prometheus, Loki, ...) from the Grafana
+    server, so a failure means Grafana cannot reach it or authenticate to it; the message is
+    the one Grafana shows in the UI.
+seealso:
+  - module: ilp.observability.grafana_dashboard
+  - module: ilp.observability.prometheus_targets_check
+  - name: Grafana data source HTTP API, check data source health
+    description: The health endpoint this module calls.
+    link: https://grafana.com/docs/grafana/latest/developers/http_api/data_source/#check-data-source-health
+  - name: Grafana health API
+    description: C(GET /api/health).
+    link: https://grafana.com/docs/grafana/latest/developers/http_api/other/#health-api
+"""
+
+EXAMPLES = r"""
+- name: Check Grafana, its data sources and the ILP dashboards
+  ilp.observability.grafana_check:
+    url: http://127.0.0.1:3000
+    token: "{{ vault_grafana_token }}"
+    expected_datasources: [Prometheus, Loki]
+    expected_dashboards: [ilp-connectors, ilp-overview]
+    wait_timeout: 60
+
+- name: Only the Prometheus data source must work
+  ilp.observability.grafana_check:
+    url: https://grafana.example.com
+    url_username: ansible
+    url_password: "{{ vault_grafana_password }}"
+    expected_datasources: [prometheus]
+    check_all_datasources: false
+  register: grafana_state
+
+- name: Show the Grafana version
+  ansible.builtin.debug:
+    msg: "Grafana {{ grafana_state.health.version }}"
+"""
+
+RETURN = r"""
+health:
+  description: The answer of C(GET /api/health).
+  returned: when Grafana answered
+  type: dict
+  sample: {database: ok, version: 12.3.1, commit: 0123abcd}
+datasources:
+  description: The data sources checked, and those expected but missing.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    uid:
+      description: Uid of the data source; null when missing.
+      type: str
+      sample: prometheus
+    name:
+      description: Name of the data source.
+      type: str
+      sample: Prometheus
+    type:
+      description: Plugin id of the data source.
+      type: str
+      sample: prometheus
+    status:
+      description: C(OK), C(ERROR), C(UNSUPPORTED) (no backend health check) or C(MISSING).
+      type: str
+      sample: OK
+    message:
+      description: Message of Grafana's health check.
+      type: str
+      sample: Successfully queried the Prometheus API.
+dashboards:
+  description: The expected dashboards.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    uid:
+      description: Uid of the dashboard.
+      type: str
+      sample: ilp-connectors
+    present:
+      description: Whether Grafana has it.
+      type: bool
+      sample: true
+    title:
+      description: Title of the dashboard, null when missing.
+      type: str
+      sample: ILP connectors
+    folder_uid:
+      description: Uid of its folder, empty for the root folder.
+      type: str
+      sample: ilp-connectors-4f1c2a9b
+problems:
+  description: Every problem found in the last check; empty when the check passed.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description:
+        - C(grafana_unhealthy) Grafana's database check failed;
+          C(missing_datasource) an expected data source does not exist;
+          C(unhealthy_datasource) a data source health check failed;
+          C(unsupported_health) a data source has no health check and O(allow_unsupported=false);
+          C(missing_dashboard) an expected dashboard does not exist.
+      type: str
+      sample: unhealthy_datasource
+    name:
+      description: Name or uid of what is concerned.
+      type: str
+      sample: Loki
+    message:
+      description: Human readable description.
+      type: str
+      sample: "data source 'Loki' (uid loki, type loki): health check failed: Unable to connect with Loki."
+http_calls:
+  description: Number of HTTP requests sent to Grafana in the last check.
+  returned: always
+  type: int
+  sample: 5
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ilp.observability.plugins.module_utils.grafana_api import (
+    GrafanaAPI,
+    GrafanaAPIError,
+    grafana_module_kwargs,
+)
+
+POLL_SECONDS = 1.0
+UNSUPPORTED_STATUSES = (404, 500, 501)
+
+
+def _problem(kind, name, message):
+    return dict(kind=kind, name=name, message=message)
+
+
+def _describe(ds):
+    return "data source '%s' (uid %s, type %s)" % (ds.get('name'), ds.get('uid'), ds.get('type'))
+
+
+def check(api, p):
+    """One check; returns (result, problems, warnings)."""
+    problems, warnings = [], []
+    result = dict(health={}, datasources=[], dashboards=[])
+
+    status, health = api.health()
+    result['health'] = health if isinstance(health, dict) else {}
+    database = result['health'].get('database')
+    if status != 200 or database != 'ok':
+        problems.append(_problem('grafana_unhealthy', 'grafana', 'Grafana health check failed: HTTP %s, database %s'
+                                 % (status, database or 'unknown')))
+
+    expected = list(p['expected_datasources'])
+    if expected or p['check_all_datasources']:
+        datasources = api.datasources()
+        by_key = {}
+        for ds in datasources:
+            by_key.setdefault(ds.get('uid'), ds)
+            by_key.setdefault(ds.get('name'), ds)
+        chosen = list(datasources) if p['check_all_datasources'] else []
+        for key in expected:
+            ds = by_key.get(key)
+            if ds is None:
+                names = ', '.join(sorted(str(d.get('name')) for d in datasources)) or 'none'
+                problems.append(_problem('missing_datasource', key, "data source '%s': no data source with this name or uid "
+                                         "(data sources: %s)" % (key, names)))
+                result['datasources'].append(dict(uid=None, name=key, type=None, status='MISSING', message='not found'))
+            elif ds not in chosen:
+                chosen.append(ds)
+        for ds in chosen:
+            code, doc = api.datasource_health(ds.get('uid'))
+            message = doc.get('message') or ''
+            if code == 200 and doc.get('status') == 'OK':
+                state = 'OK'
+            elif code in UNSUPPORTED_STATUSES and doc.get('status') not in ('ERROR',):
+                state = 'UNSUPPORTED'
+                text = '%s: Grafana has no health check for it (HTTP %s: %s)' % (_describe(ds), code, message or 'no message')
+                if p['allow_unsupported']:
+                    warnings.append(text)
+                else:
+                    problems.append(_problem('unsupported_health', ds.get('name'), text))
+            else:
+                state = 'ERROR'
+                problems.append(_problem('unhealthy_datasource', ds.get('name'), '%s: health check failed (HTTP %s, status %s): %s'
+                                         % (_describe(ds), code, doc.get('status') or 'unknown', message or 'no message')))
+            result['datasources'].append(dict(uid=ds.get('uid'), name=ds.get('name'), type=ds.get('type'), status=state,
+                                              message=message))
+
+    if p['expected_dashboards']:
+        hits = dict((h.get('uid'), h) for h in api.search_dashboards(dashboard_uids=p['expected_dashboards']))
+        for uid in p['expected_dashboards']:
+            hit = hits.get(uid)
+            if hit is None:
+                problems.append(_problem('missing_dashboard', uid, "dashboard uid %s: not in Grafana (or not visible to these "
+                                         "credentials)" % uid))
+                result['dashboards'].append(dict(uid=uid, present=False, title=None, folder_uid=None))
+            else:
+                result['dashboards'].append(dict(uid=uid, present=True, title=hit.get('title'),
+                                                 folder_uid=hit.get('folderUid') or ''))
+    return result, problems, warnings
+
+
+def main():
+    module = AnsibleModule(
+        supports_check_mode=True,
+        **grafana_module_kwargs(dict(
+            expected_datasources=dict(type='list', elements='str', default=[]),
+            check_all_datasources=dict(type='bool', default=True),
+            allow_unsupported=dict(type='bool', default=True),
+            expected_dashboards=dict(type='list', elements='str', default=[]),
+            wait_timeout=dict(type='int', default=0),
+        ))
+    )
+    p = module.params
+    if p['wait_timeout'] < 0:
+        module.fail_json(msg='wait_timeout must be 0 or more, got %s' % p['wait_timeout'])
+
+    def failure(exc, calls, suffix=''):
+        result = dict(changed=False, problems=[], datasources=[], dashboards=[], http_calls=calls)
+        result.update(exc.to_result())
+        module.fail_json(msg=exc.msg + suffix, **result)
+
+    try:
+        api = GrafanaAPI(p)
+    except GrafanaAPIError as exc:
+        failure(exc, 0)
+
+    deadline = time.monotonic() + p['wait_timeout']
+    while True:
+        calls_before = api.calls
+        try:
+            result, problems, warnings = check(api, p)
+            error = None
+        except GrafanaAPIError as exc:
+            if not exc.retryable:
+                failure(exc, api.calls - calls_before)
+            error = exc
+        remaining = deadline - time.monotonic()
+        if error is None and (not problems or remaining <= 0):
+            break
+        if error is not None and remaining <= 0:
+            waited = ' (gave up after wait_timeout=%ss)' % p['wait_timeout'] if p['wait_timeout'] else ''
+            failure(error, api.calls - calls_before, waited)
+        time.sleep(min(POLL_SECONDS, max(remaining, 0)))
+
+    for warning in warnings:
+        module.warn(warning)
+    result.update(changed=False, problems=problems, http_calls=api.calls - calls_before)
+    if problems:
+        waited = ' after waiting %ss' % p['wait_timeout'] if p['wait_timeout'] else ''
+        module.fail_json(msg='Grafana check failed%s with %d problem(s): %s'
+                         % (waited, len(problems), '; '.join(pr['message'] for pr in problems)), **result)
+    module.exit_json(msg='Grafana %s is healthy: %d data source(s) checked, %d expected dashboard(s) present'
+                     % (result['health'].get('version', ''), len(result['datasources']), len(result['dashboards'])), **result)
+
+
+if __name__ == '__main__':
+    main()
