@@ -122,19 +122,23 @@ def test_connector_host_ships_the_connector_unit_and_system_warnings_to_every_vi
     data = str(tmp_path / "data")
     assert config["extensions"]["file_storage"]["directory"] == data
     assert config["extensions"]["health_check"] == {"endpoint": "0.0.0.0:13134"}
-    receivers = config["receivers"]
-    connector, system = receivers["journald/connector"], receivers["journald/system"]
-    assert connector["units"] == ["ilp-connector.service"] and connector["priority"] == "debug"
-    assert "units" not in system and system["priority"] == "warning"
-    for receiver in (connector, system):
-        # Read position across restarts; a fresh host starts at the end of the journal.
-        assert receiver["storage"] == "file_storage" and receiver["start_at"] == "end"
-        assert receiver["all"] is True and receiver["convert_message_bytes"] is True
-    # The system pipeline drops what `journalctl --unit ilp-connector.service` selects.
-    drop = config["processors"]["filter/system"]["logs"]["log_record"]
-    assert len(drop) == 1
-    assert 'log.body["_SYSTEMD_UNIT"] == "ilp-connector.service"' in drop[0]
-    assert '(log.body["UNIT"] == "ilp-connector.service" and log.body["_PID"] == "1")' in drop[0]
+    # One journal receiver for both pipelines (a --unit match would miss a new unit's first lines):
+    # every priority, since the connector's lines are all kept; position across restarts; a fresh
+    # host starts at the end of the journal.
+    assert list(config["receivers"]) == ["journald"]
+    journald = config["receivers"]["journald"]
+    assert "units" not in journald and "matches" not in journald and journald["priority"] == "debug"
+    assert journald["storage"] == "file_storage" and journald["start_at"] == "end"
+    assert journald["all"] is True and journald["convert_message_bytes"] is True
+    # The connector pipeline keeps what `journalctl --unit ilp-connector.service` selects, the
+    # system pipeline drops it, and what is less urgent than warning.
+    unit_match = ('(log.body["_SYSTEMD_UNIT"] == "ilp-connector.service" or (log.body["UNIT"] == '
+                  '"ilp-connector.service" and log.body["_PID"] == "1") or (log.body["OBJECT_SYSTEMD_UNIT"] == '
+                  '"ilp-connector.service" and log.body["_UID"] == "0") or (log.body["COREDUMP_UNIT"] == '
+                  '"ilp-connector.service" and log.body["_UID"] == "0"))')
+    assert config["processors"]["filter/connector"]["logs"]["log_record"] == [f"not (IsMap(log.body) and {unit_match})"]
+    assert config["processors"]["filter/system"]["logs"]["log_record"] == [
+        f'IsMap(log.body) and ({unit_match} or IsMatch(log.body["PRIORITY"], "^[5-7]$"))']
     exporters = {"otlp_http/victorialogs-vl-1": "http://10.0.0.21:9428/insert/opentelemetry/v1/logs",
                  "otlp_http/victorialogs-vl-2": "http://10.0.0.22:9500/insert/opentelemetry/v1/logs"}
     assert set(config["exporters"]) == set(exporters)
@@ -148,11 +152,12 @@ def test_connector_host_ships_the_connector_unit_and_system_warnings_to_every_vi
         assert exporter["retry_on_failure"]["max_elapsed_time"] == "0s"
     pipelines = config["service"]["pipelines"]
     assert pipelines["logs/connector"] == {
-        "receivers": ["journald/connector"],
-        "processors": ["memory_limiter", "transform/journal", "transform/connector", "resource/connector", "batch"],
+        "receivers": ["journald"],
+        "processors": ["memory_limiter", "filter/connector", "transform/journal", "transform/connector",
+                       "resource/connector", "batch"],
         "exporters": sorted(exporters)}
     assert pipelines["logs/system"] == {
-        "receivers": ["journald/system"],
+        "receivers": ["journald"],
         "processors": ["memory_limiter", "filter/system", "transform/journal", "transform/system", "resource/system",
                        "batch"],
         "exporters": sorted(exporters)}
@@ -163,7 +168,7 @@ def test_connector_host_ships_the_connector_unit_and_system_warnings_to_every_vi
     system_resource = {a["key"]: a["value"] for a in config["processors"]["resource/system"]["attributes"]}
     assert system_resource == {"host.name": "conn-a", "deployment.environment.name": "lab", "ilp.node_id": "connector-a"}
     # System lines: service.name from the syslog identifier, else the unit.
-    copies = [(op["from"], op["to"]) for op in system["operators"]]
+    copies = [(op["from"], op["to"]) for op in journald["operators"]]
     assert copies == [("body.SYSLOG_IDENTIFIER", 'resource["service.name"]'),
                       ("body._SYSTEMD_UNIT", 'resource["service.name"]')]
     limiter = config["processors"]["memory_limiter"]
@@ -184,7 +189,25 @@ def test_a_host_without_connector_gets_no_node_id_and_still_reads_system_lines(t
     config, _, _ = render(tmp_path, VICTORIALOGS, target="mon-1")
     resource = {a["key"]: a["value"] for a in config["processors"]["resource/system"]["attributes"]}
     assert resource == {"host.name": "mon-1", "deployment.environment.name": "lab"}
-    assert "journald/system" in config["receivers"]
+    assert "logs/system" in config["service"]["pipelines"]
+
+
+def test_without_connector_units_journalctl_filters_by_the_system_priority(tmp_path):
+    config, _, _ = render(tmp_path, VICTORIALOGS, {"otel_collector_connector_units": [],
+                                                  "otel_collector_system_log_priority": "err"})
+    assert config["receivers"]["journald"]["priority"] == "3"
+    assert list(config["service"]["pipelines"]) == ["logs/system"]
+    assert "filter/system" not in config["processors"] and "filter/connector" not in config["processors"]
+
+
+def test_an_unknown_priority_or_nothing_to_read_fails_the_check(tmp_path):
+    _, _, output = render(tmp_path / "bad", VICTORIALOGS, {"otel_collector_system_log_priority": "loud"},
+                          expect_ok=False)
+    assert 'otel_collector_system_log_priority is "loud"' in output, output[-3000:]
+    _, _, output = render(tmp_path / "none", VICTORIALOGS, {"otel_collector_connector_units": [],
+                                                           "otel_collector_system_log_priority": ""},
+                          expect_ok=False)
+    assert "nothing to read on conn-a" in output, output[-3000:]
 
 
 def test_loki_group_wins_over_victorialogs_and_gets_no_stream_header(tmp_path):
@@ -240,7 +263,7 @@ def test_no_store_fails_before_anything_changes_unless_the_debug_exporter_is_ask
     assert config["exporters"] == {"debug": {"verbosity": "detailed"}}
     assert config["service"]["pipelines"]["logs/connector"]["exporters"] == ["debug"]
     # The agent's own lines (where the debug exporter prints) are never read back.
-    assert '"otel-collector.service"' in config["processors"]["filter/system"]["logs"]["log_record"][0]
+    assert 'log.body["_SYSTEMD_UNIT"] == "otel-collector.service"' in config["processors"]["filter/system"]["logs"]["log_record"][0]
 
 
 def test_variables_and_the_merged_config_change_what_they_say(tmp_path):
@@ -251,9 +274,9 @@ def test_variables_and_the_merged_config_change_what_they_say(tmp_path):
         "otel_collector_victorialogs_stream_fields": ["service.name", "host.name"],
         "otel_collector_config": {"service": {"telemetry": {"logs": {"level": "debug"}}},
                                   "processors": {"batch": {"timeout": "5s"}}}})
-    assert "journald/system" not in config["receivers"] and "logs/system" not in config["service"]["pipelines"]
-    assert "filter/system" not in config["processors"]
-    assert config["receivers"]["journald/connector"]["units"] == ["ilp-connector.service", "ilp-connector-2.service"]
+    assert "logs/system" not in config["service"]["pipelines"] and "filter/system" not in config["processors"]
+    keep = config["processors"]["filter/connector"]["logs"]["log_record"][0]
+    assert '"ilp-connector.service"' in keep and '"ilp-connector-2.service"' in keep
     exporter = config["exporters"]["otlp_http/victorialogs-vl-1"]
     assert exporter["sending_queue"]["queue_size"] == 5000
     assert exporter["headers"] == {"VL-Stream-Fields": "service.name,host.name"}
@@ -291,7 +314,7 @@ SECRET_ENDPOINTS = {"otel_collector_log_endpoints": [
         "receivers": {"file_log/app": {"include": ["/var/log/app/*.log"], "storage": "file_storage"}},
         "service": {"pipelines": {"logs/app": {"receivers": ["file_log/app"], "processors": ["batch"],
                                                "exporters": ["otlp_http/victorialogs-vl-1"]}}}}}, None),
-    ("unknown key", VICTORIALOGS, {"otel_collector_config": {"receivers": {"journald/system": {"no_such_key": 1}}}},
+    ("unknown key", VICTORIALOGS, {"otel_collector_config": {"receivers": {"journald": {"no_such_key": 1}}}},
      "no_such_key"),
     ("bad OTTL", VICTORIALOGS, {"otel_collector_config": {"processors": {"transform/system": {"log_statements": [
         {"context": "resource", "statements": ["set(resource.attributes[\"x\"], NoSuchFunction())"]}]}}}},
@@ -355,8 +378,12 @@ def test_the_collector_turns_a_connector_json_line_into_the_record_the_stores_ge
          "_SYSTEMD_UNIT": "ilp-connector.service", "SYSLOG_IDENTIFIER": "ilp-connector", "_PID": "4242",
          "ILP_NODE_ID": "connector-a"},
         {"MESSAGE": "{not json", "PRIORITY": "3", "_SYSTEMD_UNIT": "ilp-connector.service", "_PID": "4242"},
+        {"MESSAGE": "Started ilp-connector.service.", "PRIORITY": "6", "_SYSTEMD_UNIT": "init.scope", "_PID": "1",
+         "UNIT": "ilp-connector.service", "SYSLOG_IDENTIFIER": "systemd"},
     ]
-    journal.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    # Not a connector line: the connector pipeline drops it.
+    other = {"MESSAGE": "Accepted publickey for root", "PRIORITY": "6", "_SYSTEMD_UNIT": "ssh.service", "_PID": "7"}
+    journal.write_text("".join(json.dumps(e) + "\n" for e in [entries[0], other] + entries[1:]))
     metrics = _free_port()
     pipeline = config["service"]["pipelines"]["logs/connector"]
     test_config = {
@@ -410,3 +437,4 @@ def test_the_collector_turns_a_connector_json_line_into_the_record_the_stores_ge
     assert "traceId" not in stack or not stack["traceId"]
     broken = by_body["{not json"]
     assert broken["severityText"] == "err" and broken["severityNumber"] == 17
+    assert "Started ilp-connector.service." in by_body and "Accepted publickey for root" not in by_body
