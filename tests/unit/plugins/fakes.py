@@ -106,6 +106,12 @@ def install_open_url(monkeypatch, *answers):
     """
     fake = answers[0] if len(answers) == 1 and isinstance(answers[0], RoutedOpenUrl) else FakeOpenUrl(*answers)
     monkeypatch.setattr(http_api, 'open_url', fake)
+    fake.contexts = []
+
+    def make_context(**kwargs):  # no certificate files are read in unit tests
+        fake.contexts.append(kwargs)
+        return 'ssl-context-%d' % len(fake.contexts)
+    monkeypatch.setattr(http_api, 'make_context', make_context)
     return fake
 
 

@@ -77,6 +77,16 @@ def test_post_sends_json_and_counts_calls(monkeypatch):
     assert api.calls == 1 and api.calls_by_method == {'POST': 1}
 
 
+def test_one_ssl_context_per_client(monkeypatch):
+    fake = routed(monkeypatch, {('GET', '/api/datasources'): [[]]})
+    api = GrafanaAPI(params(validate_certs=False, ca_path='/etc/ilp/ca.pem', client_cert='/c.pem', client_key='/k.pem'))
+    for dummy in range(3):
+        api.datasources()
+    assert fake.contexts == [dict(cafile='/etc/ilp/ca.pem', validate_certs=False, client_cert='/c.pem', client_key='/k.pem')]
+    assert [c['context'] for c in fake.calls] == ['ssl-context-1'] * 3
+    assert fake.calls[0]['validate_certs'] is False and fake.calls[0]['ca_path'] == '/etc/ilp/ca.pem'
+
+
 def test_search_follows_pages(monkeypatch):
     page1 = [{'uid': 'd%d' % i, 'type': 'dash-db'} for i in range(3)]
     page2 = [{'uid': 'd3', 'type': 'dash-db'}]
