@@ -218,7 +218,8 @@ def test_the_shipped_catalog_is_valid_and_scrapes_the_connectors_per_implementat
     hostvars = {"mon": {}, "js": {"connector_admin_api_host": "0.0.0.0"},
                 "nat": {"connector_implementation": "native", "ilp_environment": "lab"}}
     result = plugin.scrape_targets(catalog, groups, hostvars)
-    assert list(result) == ["prometheus", "node", "alertmanager", "connector"]
+    # otel_collector: the log agent runs on every host (group all)
+    assert list(result) == ["prometheus", "node", "alertmanager", "connector", "otel_collector"]
     assert [(g["targets"], g["labels"]["nodeId"], g["labels"]["environment"]) for g in result["connector"]] == [
         (["js:7780"], "js", "{{ prometheus_external_labels.environment }}"),  # not templated here
         (["nat:8080"], "nat", "lab")]
