@@ -30,7 +30,7 @@ SERVICES = {
     "grafana": (3000, "/api/health", "Grafana"),
     "loki": (3100, "/ready", "Loki"),
     "victorialogs": (9428, "/select/vmui/", "VictoriaLogs UI"),
-    "otel-collector": (13134, "/status", "log agent health"),
+    "otel-collector": (13134, "/", "log agent health"),
     "jaeger": (16686, "/", "Jaeger UI and query API"),
     "ilp-connector": (7780, "/status", "ILP connector admin API"),
 }
