@@ -174,7 +174,7 @@ def test_connector_host_ships_the_connector_unit_and_system_warnings_to_every_vi
     limiter = config["processors"]["memory_limiter"]
     assert limiter == {"check_interval": "1s", "limit_mib": 200, "spike_limit_mib": 50}
     prometheus = config["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"]
-    assert prometheus == {"host": "0.0.0.0", "port": 8889}
+    assert prometheus == {"host": "0.0.0.0", "port": 8889, "without_type_suffix": False, "without_units": False}
 
 
 def test_the_connector_statements_name_the_json_log_fields():
@@ -283,7 +283,7 @@ def test_variables_and_the_merged_config_change_what_they_say(tmp_path):
     assert config["service"]["telemetry"]["logs"] == {"level": "debug"}
     assert config["processors"]["batch"] == {"timeout": "5s", "send_batch_size": 1024, "send_batch_max_size": 2048}
     prometheus = config["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"]
-    assert prometheus == {"host": "10.0.0.11", "port": 9889}
+    assert prometheus["host"] == "10.0.0.11" and prometheus["port"] == 9889
 
 
 # --- judged by the release itself -------------------------------------------------------------
