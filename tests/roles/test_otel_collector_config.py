@@ -245,10 +245,10 @@ def test_endpoints_override_the_inventory_and_keep_secrets_in_files(tmp_path):
     assert exporters["otlp_http/endpoint-3"]["tls"] == {"cert_file": f"{etc}/tls/endpoint-3.crt",
                                                         "key_file": f"{etc}/tls/endpoint-3.key"}
     files = {f["dest"]: f for f in secrets}
-    # Header files hold a YAML (JSON) string, so the collector reads the value back exactly.
-    assert json.loads(files[f"{etc}/secrets/central.X-Scope-Token"]["content"]) == "s3cr3t: value"
-    assert json.loads(files[f"{etc}/secrets/endpoint-2.Authorization"]["content"]) == "Bearer tok"
-    assert json.loads(files[f"{etc}/secrets/endpoint-3.Authorization"]["content"]) == "Basic YWdlbnQ6cHc="
+    # Header files hold the value as it is (the collector takes a string setting's file verbatim).
+    assert files[f"{etc}/secrets/central.X-Scope-Token"]["content"] == "s3cr3t: value"
+    assert files[f"{etc}/secrets/endpoint-2.Authorization"]["content"] == "Bearer tok"
+    assert files[f"{etc}/secrets/endpoint-3.Authorization"]["content"] == "Basic YWdlbnQ6cHc="
     assert files[f"{etc}/tls/endpoint-3.key"]["mode"] == "0640"
     rendered = (tmp_path / "out" / "config.yaml").read_text()
     for secret in ("s3cr3t", "Bearer tok", "YWdlbnQ6cHc=", "KEY PEM"):
@@ -361,10 +361,14 @@ def _value(any_value: dict):
 
 
 def test_the_collector_turns_a_connector_json_line_into_the_record_the_stores_get(tmp_path, otelcol):
-    """The role's processors, fed by a filelog receiver with journal entries as `journalctl -o json`
-    writes them (the journald receiver's body), exported over OTLP/HTTP to a loopback sink."""
-    config, _, _ = render(tmp_path, VICTORIALOGS)
+    """The role's processors, fed by a file_log receiver with journal entries as `journalctl -o json`
+    writes them (the journald receiver's body), exported by the role's exporter (secret headers read
+    from their files) over OTLP/HTTP to a loopback sink."""
     sink = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), _Sink)
+    config, _, _ = render(tmp_path, VICTORIALOGS, {"otel_collector_log_endpoints": [
+        {"url": f"http://127.0.0.1:{sink.server_port}/v1/logs", "name": "sink",
+         "headers": {"VL-Stream-Fields": VL_STREAM_FIELDS}, "bearer_token": "tok: #1",
+         "secret_headers": {"X-Scope-Token": "s3cr3t: value"}}]})
     _Sink.received = []
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     journal = tmp_path / "journal.json"
@@ -390,9 +394,10 @@ def test_the_collector_turns_a_connector_json_line_into_the_record_the_stores_ge
         "receivers": {"file_log": {"include": [str(journal)], "start_at": "beginning",
                                   "operators": [{"type": "json_parser", "parse_to": "body"}]}},
         "processors": {name: config["processors"][name] for name in pipeline["processors"]},
-        "exporters": {"otlp_http": {"logs_endpoint": f"http://127.0.0.1:{sink.server_port}/v1/logs",
-                                    "encoding": "json", "compression": "none",
-                                    "headers": {"VL-Stream-Fields": VL_STREAM_FIELDS}}},
+        # The role's exporter (its secret headers read from their files), in JSON for the sink.
+        "exporters": {"otlp_http": {"logs_endpoint": config["exporters"]["otlp_http/sink"]["logs_endpoint"],
+                                    "headers": config["exporters"]["otlp_http/sink"]["headers"],
+                                    "encoding": "json", "compression": "none"}},
         "service": {"pipelines": {"logs": {"receivers": ["file_log"], "processors": pipeline["processors"],
                                            "exporters": ["otlp_http"]}},
                     "telemetry": {"metrics": {"readers": [{"pull": {"exporter": {"prometheus": {
@@ -415,7 +420,9 @@ def test_the_collector_turns_a_connector_json_line_into_the_record_the_stores_ge
         output = proc.communicate(timeout=30)[0]
         sink.shutdown()
     assert len(records) == len(entries), output
-    assert _Sink.received[0]["headers"]["vl-stream-fields"] == VL_STREAM_FIELDS
+    headers = _Sink.received[0]["headers"]
+    assert headers["vl-stream-fields"] == VL_STREAM_FIELDS
+    assert headers["authorization"] == "Bearer tok: #1" and headers["x-scope-token"] == "s3cr3t: value"
     resource = {a["key"]: _value(a["value"]) for a in records[0][0]["attributes"]}
     assert resource["service.name"] == "ilp-connector" and resource["ilp.node_id"] == "connector-a"
     assert resource["host.name"] == "conn-a" and resource["deployment.environment.name"] == "lab"
