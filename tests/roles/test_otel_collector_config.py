@@ -166,7 +166,8 @@ def test_connector_host_ships_the_connector_unit_and_system_warnings_to_every_vi
     assert resource == {"service.name": "ilp-connector", "host.name": "conn-a", "deployment.environment.name": "lab",
                         "ilp.node_id": "connector-a"}
     system_resource = {a["key"]: a["value"] for a in config["processors"]["resource/system"]["attributes"]}
-    assert system_resource == {"host.name": "conn-a", "deployment.environment.name": "lab", "ilp.node_id": "connector-a"}
+    assert system_resource == {"host.name": "conn-a", "deployment.environment.name": "lab",
+                               "ilp.node_id": "connector-a"}
     # System lines: service.name from the syslog identifier, else the unit.
     copies = [(op["from"], op["to"]) for op in journald["operators"]]
     assert copies == [("body.SYSLOG_IDENTIFIER", 'resource["service.name"]'),
@@ -193,8 +194,8 @@ def test_a_host_without_connector_gets_no_node_id_and_still_reads_system_lines(t
 
 
 def test_without_connector_units_journalctl_filters_by_the_system_priority(tmp_path):
-    config, _, _ = render(tmp_path, VICTORIALOGS, {"otel_collector_connector_units": [],
-                                                  "otel_collector_system_log_priority": "err"})
+    config, _, _ = render(tmp_path, VICTORIALOGS,
+                          {"otel_collector_connector_units": [], "otel_collector_system_log_priority": "err"})
     assert config["receivers"]["journald"]["priority"] == "3"
     assert list(config["service"]["pipelines"]) == ["logs/system"]
     assert "filter/system" not in config["processors"] and "filter/connector" not in config["processors"]
@@ -204,8 +205,8 @@ def test_an_unknown_priority_or_nothing_to_read_fails_the_check(tmp_path):
     _, _, output = render(tmp_path / "bad", VICTORIALOGS, {"otel_collector_system_log_priority": "loud"},
                           expect_ok=False)
     assert 'otel_collector_system_log_priority is "loud"' in output, output[-3000:]
-    _, _, output = render(tmp_path / "none", VICTORIALOGS, {"otel_collector_connector_units": [],
-                                                           "otel_collector_system_log_priority": ""},
+    _, _, output = render(tmp_path / "none", VICTORIALOGS,
+                          {"otel_collector_connector_units": [], "otel_collector_system_log_priority": ""},
                           expect_ok=False)
     assert "nothing to read on conn-a" in output, output[-3000:]
 
@@ -263,7 +264,8 @@ def test_no_store_fails_before_anything_changes_unless_the_debug_exporter_is_ask
     assert config["exporters"] == {"debug": {"verbosity": "detailed"}}
     assert config["service"]["pipelines"]["logs/connector"]["exporters"] == ["debug"]
     # The agent's own lines (where the debug exporter prints) are never read back.
-    assert 'log.body["_SYSTEMD_UNIT"] == "otel-collector.service"' in config["processors"]["filter/system"]["logs"]["log_record"][0]
+    drop = config["processors"]["filter/system"]["logs"]["log_record"][0]
+    assert 'log.body["_SYSTEMD_UNIT"] == "otel-collector.service"' in drop
 
 
 def test_variables_and_the_merged_config_change_what_they_say(tmp_path):
@@ -392,7 +394,7 @@ def test_the_collector_turns_a_connector_json_line_into_the_record_the_stores_ge
     pipeline = config["service"]["pipelines"]["logs/connector"]
     test_config = {
         "receivers": {"file_log": {"include": [str(journal)], "start_at": "beginning",
-                                  "operators": [{"type": "json_parser", "parse_to": "body"}]}},
+                                   "operators": [{"type": "json_parser", "parse_to": "body"}]}},
         "processors": {name: config["processors"][name] for name in pipeline["processors"]},
         # The role's exporter (its secret headers read from their files), in JSON for the sink.
         "exporters": {"otlp_http": {"logs_endpoint": config["exporters"]["otlp_http/sink"]["logs_endpoint"],
@@ -429,7 +431,8 @@ def test_the_collector_turns_a_connector_json_line_into_the_record_the_stores_ge
     by_body = {_value(record["body"]): record for _, record in records}
     parsed = by_body["route broadcast failed"]
     attributes = {a["key"]: _value(a["value"]) for a in parsed["attributes"]}
-    assert {k: attributes[k] for k in ("level", "nodeId", "correlationId", "component", "traceId", "spanId", "err")} == {
+    fields = ("level", "nodeId", "correlationId", "component", "traceId", "spanId", "err")
+    assert {k: attributes[k] for k in fields} == {
         "level": "error", "nodeId": "connector-a", "correlationId": "c-42", "component": "ccp",
         "traceId": line["traceId"], "spanId": line["spanId"], "err": "Error: boom\n    at x"}
     assert parsed["severityText"] == "error" and parsed["severityNumber"] == 17
