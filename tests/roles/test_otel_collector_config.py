@@ -139,8 +139,8 @@ def test_connector_host_ships_the_connector_unit_and_system_warnings_to_every_vi
     assert config["processors"]["filter/connector"]["logs"]["log_record"] == [f"not (IsMap(log.body) and {unit_match})"]
     assert config["processors"]["filter/system"]["logs"]["log_record"] == [
         f'IsMap(log.body) and ({unit_match} or IsMatch(log.body["PRIORITY"], "^[5-7]$"))']
-    exporters = {"otlp_http/victorialogs-vl-1": "http://10.0.0.21:9428/insert/opentelemetry/v1/logs",
-                 "otlp_http/victorialogs-vl-2": "http://10.0.0.22:9500/insert/opentelemetry/v1/logs"}
+    exporters = {"otlp_http/vl-1": "http://10.0.0.21:9428/insert/opentelemetry/v1/logs",
+                 "otlp_http/vl-2": "http://10.0.0.22:9500/insert/opentelemetry/v1/logs"}
     assert set(config["exporters"]) == set(exporters)
     for name, url in exporters.items():
         exporter = config["exporters"][name]
@@ -213,13 +213,9 @@ def test_an_unknown_priority_or_nothing_to_read_fails_the_check(tmp_path):
 
 def test_loki_group_wins_over_victorialogs_and_gets_no_stream_header(tmp_path):
     config, _, _ = render(tmp_path, LOKI)
-    assert config["exporters"] == {
-        "otlp_http/loki-loki-1": {"logs_endpoint": "http://10.0.0.31:3100/otlp/v1/logs",
-                                  "sending_queue": config["exporters"]["otlp_http/loki-loki-1"]["sending_queue"],
-                                  "retry_on_failure": config["exporters"]["otlp_http/loki-loki-1"]["retry_on_failure"]},
-        "otlp_http/loki-loki-2": {"logs_endpoint": "http://loki-2:3200/otlp/v1/logs",
-                                  "sending_queue": config["exporters"]["otlp_http/loki-loki-2"]["sending_queue"],
-                                  "retry_on_failure": config["exporters"]["otlp_http/loki-loki-2"]["retry_on_failure"]}}
+    assert {name: exporter["logs_endpoint"] for name, exporter in config["exporters"].items()} == {
+        "otlp_http/loki-1": "http://10.0.0.31:3100/otlp/v1/logs", "otlp_http/loki-2": "http://loki-2:3200/otlp/v1/logs"}
+    assert not any("headers" in exporter for exporter in config["exporters"].values())
     resource = {a["key"]: a["value"] for a in config["processors"]["resource/connector"]["attributes"]}
     assert "deployment.environment.name" not in resource, "no ilp_environment in this inventory"
 
@@ -279,7 +275,7 @@ def test_variables_and_the_merged_config_change_what_they_say(tmp_path):
     assert "logs/system" not in config["service"]["pipelines"] and "filter/system" not in config["processors"]
     keep = config["processors"]["filter/connector"]["logs"]["log_record"][0]
     assert '"ilp-connector.service"' in keep and '"ilp-connector-2.service"' in keep
-    exporter = config["exporters"]["otlp_http/victorialogs-vl-1"]
+    exporter = config["exporters"]["otlp_http/vl-1"]
     assert exporter["sending_queue"]["queue_size"] == 5000
     assert exporter["headers"] == {"VL-Stream-Fields": "service.name,host.name"}
     assert config["service"]["telemetry"]["logs"] == {"level": "debug"}
@@ -315,7 +311,7 @@ SECRET_ENDPOINTS = {"otel_collector_log_endpoints": [
     ("filelog added", VICTORIALOGS, {"otel_collector_config": {
         "receivers": {"file_log/app": {"include": ["/var/log/app/*.log"], "storage": "file_storage"}},
         "service": {"pipelines": {"logs/app": {"receivers": ["file_log/app"], "processors": ["batch"],
-                                               "exporters": ["otlp_http/victorialogs-vl-1"]}}}}}, None),
+                                               "exporters": ["otlp_http/vl-1"]}}}}}, None),
     ("unknown key", VICTORIALOGS, {"otel_collector_config": {"receivers": {"journald": {"no_such_key": 1}}}},
      "no_such_key"),
     ("bad OTTL", VICTORIALOGS, {"otel_collector_config": {"processors": {"transform/system": {"log_statements": [
