@@ -7,7 +7,10 @@
 - ilp.observability.grafana_dashboard: one task with ``path: <directory>`` and ``folder``.
 - community.grafana.grafana_dashboard 2.3.0 (the release bundled in the ``ansible`` 12.3.0
   package): one task looping over the 200 files, into a folder made beforehand (it cannot
-  create folders); ``overwrite: true`` on the re-push, without which it cannot update at all.
+  create folders); re-pushed with ``overwrite: false`` and with ``overwrite: true``.
+
+Two sets: dashboards at an older schemaVersion, which the double (like Grafana) answers
+migrated, and dashboards already at its schemaVersion, read back as pushed.
 
 Both run with the project's ansible-core against the Grafana HTTP API DOUBLE of
 tests/integration/grafana_api_double.py (not Grafana, which this project does not run), a fresh
@@ -20,7 +23,7 @@ and unpacked under ~/.cache/ilp-observability/bench-grafana/collections. The res
 ~/.cache/ilp-observability/bench-grafana.json and bench-grafana.md, and is printed. Bounded:
 each playbook run has a timeout (--timeout, 900 s) and the double stops when the bench ends.
 
-    .venv/bin/python tools/bench-grafana/bench.py [--count 200]
+    .venv/bin/python tools/bench-grafana/bench.py [--count 200] [--scenarios migrated,current]
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / 'tests' / 'integration'))
-from grafana_api_double import GrafanaAPIDouble  # noqa: E402  pylint: disable=wrong-import-position
+from grafana_api_double import SCHEMA_VERSION, GrafanaAPIDouble  # noqa: E402  pylint: disable=wrong-import-position
 
 CACHE = Path(os.environ.get('ILP_CACHE_DIR') or Path.home() / '.cache' / 'ilp-observability')
 WORK = CACHE / 'bench-grafana'
@@ -74,13 +77,13 @@ def community_collection():
     return collections
 
 
-def generate(directory, count):
+def generate(directory, count, schema_version):
     """``count`` dashboards of 4 panels each, one JSON file per dashboard."""
     directory.mkdir(parents=True)
     files = []
     for i in range(count):
         doc = dict(uid='bench-%03d' % i, title='Bench connector %03d' % i, tags=['ilp', 'bench'], timezone='utc',
-                   schemaVersion=39, time={'from': 'now-6h', 'to': 'now'}, refresh='30s',
+                   schemaVersion=schema_version, time={'from': 'now-6h', 'to': 'now'}, refresh='30s',
                    templating={'list': [dict(name='instance', type='query', datasource=dict(type='prometheus', uid='prometheus'),
                                              query='label_values(up{job="ilp_connector"}, instance)')]},
                    panels=[dict(id=p + 1, type='timeseries', title='panel %d' % (p + 1),
@@ -192,65 +195,94 @@ def measure(double, workdir, name, play, extra, collections, timeout):
 
 
 def table(report):
-    rows = ['| module | run | wall time (s) | of which the push task (s) | HTTP calls | changed | failed | versions in history after |',
-            '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
-    for module, runs in report['modules'].items():
-        for run, m in runs.items():
-            calls = '%d (%s)' % (m['http_calls'], ', '.join('%s %d' % kv for kv in sorted(m['http_calls_by_method'].items())))
-            rows.append('| %s | %s | %.1f | %.1f | %s | %d | %d | %d |' % (module, run, m['seconds'], m['task_seconds'], calls,
-                                                                       m['changed'], m['failed'], m['versions_in_history']))
+    rows = ['| dashboards | module | run | wall time (s) | of which the push task (s) | HTTP calls | changed | failed '
+            '| versions in history after |',
+            '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+    for scenario, data in report['scenarios'].items():
+        for module, runs in data['modules'].items():
+            for run, m in runs.items():
+                calls = '%d (%s)' % (m['http_calls'], ', '.join('%s %d' % kv for kv in sorted(m['http_calls_by_method'].items())))
+                rows.append('| %s | %s | %s | %.1f | %.1f | %s | %d | %d | %d |'
+                            % (scenario, module, run, m['seconds'], m['task_seconds'], calls, m['changed'], m['failed'],
+                               m['versions_in_history']))
     return '\n'.join(rows)
+
+
+SCENARIOS = {
+    # Dashboards at an older schemaVersion: the double answers them migrated (schemaVersion
+    # bumped, fiscalYearStartMonth: 0 added), as Grafana does with older dashboards.
+    'migrated': SCHEMA_VERSION - 2,
+    # Dashboards already at the double's schemaVersion: nothing to migrate, what is read back
+    # equals what was pushed (plus id and version).
+    'current': SCHEMA_VERSION,
+}
+
+
+def bench_ilp(workdir, scenario, extra, collections, timeout):
+    double = GrafanaAPIDouble().start()
+    try:
+        double.add_token(TOKEN, 'sa-bench', 'Admin')
+        extra = dict(extra, url=double.url)
+        return dict(
+            push=measure(double, workdir, '%s-ilp-push' % scenario, ILP_PLAY, extra, collections, timeout),
+            repush_unchanged=measure(double, workdir, '%s-ilp-repush' % scenario, ILP_PLAY, extra, collections, timeout))
+    finally:
+        double.stop()
+
+
+def bench_community(workdir, scenario, extra, collections, timeout):
+    double = GrafanaAPIDouble().start()
+    try:
+        double.add_token(TOKEN, 'sa-bench', 'Admin')
+        # community.grafana cannot create folders: the folder is made beforehand (not measured).
+        double.handle('POST', '/api/folders', {'Authorization': 'Bearer ' + TOKEN},
+                      json.dumps(dict(uid='bench', title='Bench')).encode())
+        extra = dict(extra, url=double.url)
+        runs = dict(push=measure(double, workdir, '%s-community-push' % scenario, COMMUNITY_PLAY, dict(extra, overwrite=False),
+                                 collections, timeout))
+        if scenario == 'migrated':
+            runs['repush_unchanged_overwrite_false'] = measure(double, workdir, '%s-community-repush-no-overwrite' % scenario,
+                                                               COMMUNITY_PLAY, dict(extra, overwrite=False), collections, timeout)
+        runs['repush_unchanged_overwrite_true'] = measure(double, workdir, '%s-community-repush' % scenario, COMMUNITY_PLAY,
+                                                          dict(extra, overwrite=True), collections, timeout)
+        return runs
+    finally:
+        double.stop()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
     parser.add_argument('--count', type=int, default=200, help='dashboards to push (default 200)')
     parser.add_argument('--timeout', type=int, default=900, help='seconds allowed for each playbook run (default 900)')
+    parser.add_argument('--scenarios', default=','.join(SCENARIOS), help='comma separated, of: %s' % ', '.join(SCENARIOS))
     args = parser.parse_args()
+    scenarios = [s for s in args.scenarios.split(',') if s]
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error('unknown scenario(s): %s' % ', '.join(sorted(unknown)))
 
     WORK.mkdir(parents=True, exist_ok=True)
     for old in WORK.glob('run-*'):  # the logs of the previous bench
         shutil.rmtree(str(old), ignore_errors=True)
     collections = community_collection()
     workdir = Path(tempfile.mkdtemp(prefix='run-', dir=str(WORK)))
-    files = generate(workdir / 'dashboards', args.count)
     report = dict(count=args.count, ansible_core=subprocess.run([str(BIN / 'ansible'), '--version'], capture_output=True,
                                                                  text=True, check=False).stdout.splitlines()[0],
                   community_grafana=COMMUNITY_GRAFANA, ansible_release_bundling_it=ANSIBLE_RELEASE,
-                  server='Grafana HTTP API double (tests/integration/grafana_api_double.py), not Grafana', modules={})
-    common = dict(token=TOKEN, directory=str(workdir / 'dashboards'), files=files)
-
-    double = GrafanaAPIDouble().start()
-    try:
-        double.add_token(TOKEN, 'sa-bench', 'Admin')
-        extra = dict(common, url=double.url)
-        report['modules']['ilp.observability.grafana_dashboard'] = dict(
-            push=measure(double, workdir, 'ilp-push', ILP_PLAY, extra, collections, args.timeout),
-            repush_unchanged=measure(double, workdir, 'ilp-repush', ILP_PLAY, extra, collections, args.timeout))
-    finally:
-        double.stop()
-
-    double = GrafanaAPIDouble().start()
-    try:
-        double.add_token(TOKEN, 'sa-bench', 'Admin')
-        # community.grafana cannot create folders: the folder is made beforehand (not measured).
-        double.handle('POST', '/api/folders', {'Authorization': 'Bearer ' + TOKEN}, json.dumps(dict(uid='bench', title='Bench')).encode())
-        extra = dict(common, url=double.url)
-        report['modules']['community.grafana.grafana_dashboard'] = dict(
-            push=measure(double, workdir, 'community-push', COMMUNITY_PLAY, dict(extra, overwrite=False), collections,
-                         args.timeout),
-            repush_unchanged_overwrite_false=measure(double, workdir, 'community-repush-no-overwrite', COMMUNITY_PLAY,
-                                                     dict(extra, overwrite=False), collections, args.timeout),
-            repush_unchanged_overwrite_true=measure(double, workdir, 'community-repush', COMMUNITY_PLAY,
-                                                    dict(extra, overwrite=True), collections, args.timeout))
-    finally:
-        double.stop()
+                  server='Grafana HTTP API double (tests/integration/grafana_api_double.py), not Grafana', scenarios={})
+    for scenario in scenarios:
+        directory = workdir / ('dashboards-%s' % scenario)
+        files = generate(directory, args.count, SCENARIOS[scenario])
+        extra = dict(token=TOKEN, directory=str(directory), files=files)
+        report['scenarios'][scenario] = dict(schema_version=SCENARIOS[scenario], modules={
+            'ilp.observability.grafana_dashboard': bench_ilp(workdir, scenario, extra, collections, args.timeout),
+            'community.grafana.grafana_dashboard': bench_community(workdir, scenario, extra, collections, args.timeout)})
+        shutil.rmtree(str(directory), ignore_errors=True)
 
     report['table'] = table(report)
     out = CACHE / 'bench-grafana.json'
     out.write_text(json.dumps(report, indent=2) + '\n')
     (CACHE / 'bench-grafana.md').write_text(report['table'] + '\n')
-    shutil.rmtree(str(workdir / 'dashboards'), ignore_errors=True)
     print(json.dumps(report, indent=2))
     print()
     print(report['table'])
