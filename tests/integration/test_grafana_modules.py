@@ -366,8 +366,8 @@ def test_edit_in_grafana_is_not_overwritten_unless_overwrite(grafana, space, tmp
     assert status == 200
     edited = current['dashboard']
     edited['panels'][0]['title'] = 'edited by alice'
-    status, answer = grafana.http('POST', '/api/dashboards/db', dict(dashboard=edited, folderUid=current['meta']['folderUid'],
-                                                                      message='tweak', overwrite=False), auth=(login, password))
+    save = dict(dashboard=edited, folderUid=current['meta']['folderUid'], message='tweak', overwrite=False)
+    status, answer = grafana.http('POST', '/api/dashboards/db', save, auth=(login, password))
     assert status == 200, answer
     meta = grafana.http('GET', '/api/dashboards/uid/%s' % uid)[1]['meta']
     assert meta['updatedBy'] == login
