@@ -15,7 +15,10 @@ grafana_dashboard (for tools/bench-grafana), use:
 - ``GET /api/dashboards/uid/<uid>/versions``            DOC_VERSIONS "Get all dashboard versions by dashboard UID"
 - ``GET /api/search``                                   DOC_SEARCH "Search folders and dashboards"
 - ``GET|POST /api/folders``, ``GET|DELETE /api/folders/<uid>``   DOC_FOLDER
-- ``GET /api/datasources``, ``GET /api/datasources/uid/<uid>/health``   DOC_DATASOURCE
+- ``GET|POST /api/datasources``, ``DELETE /api/datasources/uid/<uid>``,
+  ``GET /api/datasources/uid/<uid>/health``             DOC_DATASOURCE
+- ``POST /api/admin/users``, ``DELETE /api/admin/users/<id>``   DOC_ADMIN "Global Users"
+- ``PATCH /api/org/users/<id>``                         DOC_ORG "Updates the given user"
 - ``GET /api/frontend/settings``                        DOC_OTHER "Frontend Settings API"
 - ``POST /api/user/using/<org id>``                     DOC_USER "Switch user context for signed in user"
 - basic authentication and service account tokens       DOC_AUTH
@@ -33,6 +36,7 @@ import datetime
 import itertools
 import json
 import re
+import socket
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +49,8 @@ DOC_FOLDER = 'https://grafana.com/docs/grafana/latest/developers/http_api/folder
 DOC_DATASOURCE = 'https://grafana.com/docs/grafana/latest/developers/http_api/data_source/'
 DOC_OTHER = 'https://grafana.com/docs/grafana/latest/developers/http_api/other/'
 DOC_USER = 'https://grafana.com/docs/grafana/latest/developers/http_api/user/'
+DOC_ADMIN = 'https://grafana.com/docs/grafana/latest/developers/http_api/admin/'
+DOC_ORG = 'https://grafana.com/docs/grafana/latest/developers/http_api/org/'
 DOC_AUTH = 'https://grafana.com/docs/grafana/latest/developers/http_api/authentication/'
 DOC_JSON_MODEL = 'https://grafana.com/docs/grafana/latest/dashboards/build-dashboards/view-dashboard-json-model/'
 DOC_PROVISIONING = 'https://grafana.com/docs/grafana/latest/administration/provisioning/#dashboards'
@@ -82,7 +88,7 @@ class GrafanaAPIDouble(object):
         self._ids = itertools.count(1)
         self.calls = []  # (method, path with query, authenticated login or None, HTTP status)
         # DOC_AUTH "Basic auth": users with their organization role.
-        self.users = {'admin': dict(password=admin_password, role='Admin')}
+        self.users = {'admin': dict(id=next(self._ids), password=admin_password, role='Admin')}
         # DOC_AUTH "Service account token": token -> service account login and role.
         self.tokens = {}
         self.folders = {}
@@ -123,12 +129,13 @@ class GrafanaAPIDouble(object):
     # --- set-up helpers for tests -----------------------------------------------------------------
 
     def add_user(self, login, password, role='Editor'):
-        self.users[login] = dict(password=password, role=role)
+        self.users[login] = dict(id=next(self._ids), password=password, role=role)
+        return self.users[login]
 
     def add_token(self, token, login, role='Editor'):
         self.tokens[token] = dict(login=login, role=role)
 
-    def add_datasource(self, name, ds_type, uid=None, health=('OK', 'Data source is working'), health_status=None):
+    def add_datasource(self, name, ds_type, uid=None, health=('OK', 'Data source is working')):
         """``health`` is (status, message) of the health check; None: the plugin has no health check."""
         with self.lock:
             ds = dict(id=next(self._ids), orgId=1, uid=uid or slugify(name), name=name, type=ds_type, typeLogoUrl='',
@@ -373,6 +380,37 @@ class GrafanaAPIDouble(object):
         if match and method == 'DELETE':
             self._need(identity, 'Editor', 'folders:delete')
             return self._delete_folder(match.group(1))
+        if path == '/api/datasources' and method == 'POST':
+            self._need(identity, 'Admin', 'datasources:create')
+            return self._create_datasource(_json_body(body))
+        match = re.match(r'^/api/datasources/uid/([^/]+)$', path)
+        if match and method == 'DELETE':
+            self._need(identity, 'Admin', 'datasources:delete')
+            found = [d for d in self.datasources if d['uid'] == match.group(1)]
+            if not found:
+                raise Reply(404, dict(message='Data source not found'))
+            self.datasources.remove(found[0])
+            # DOC_DATASOURCE "Delete an existing data source by uid".
+            return 200, dict(message='Data source deleted', id=found[0]['id'])
+        if path == '/api/admin/users' and method == 'POST':
+            return self._create_user(_json_body(body), identity)
+        match = re.match(r'^/api/admin/users/(\d+)$', path)
+        if match and method == 'DELETE':
+            self._need(identity, 'Admin', 'users:delete')
+            login = next((k for k, u in self.users.items() if u['id'] == int(match.group(1))), None)
+            if login is None:
+                raise Reply(404, dict(message='user not found'))
+            del self.users[login]
+            return 200, dict(message='User deleted')  # DOC_ADMIN "Delete global User"
+        match = re.match(r'^/api/org/users/(\d+)$', path)
+        if match and method == 'PATCH':
+            self._need(identity, 'Admin', 'org.users:write')
+            user = next((u for u in self.users.values() if u['id'] == int(match.group(1))), None)
+            role = _json_body(body).get('role')
+            if user is None or role not in ROLES:
+                raise Reply(404 if user is None else 400, dict(message='user not found' if user is None else 'invalid role'))
+            user['role'] = role
+            return 200, dict(message='Organization user updated')  # DOC_ORG "Updates the given user"
         if path == '/api/datasources' and method == 'GET':
             # DOC_DATASOURCE "Get all data sources": a list, without paging.
             return 200, copy.deepcopy(self.datasources)
@@ -493,13 +531,56 @@ class GrafanaAPIDouble(object):
             self.folders.pop(folder_uid, None)
         return 200, dict(message='Folder deleted', id=folder['id'], title=folder['title'])
 
+    def _create_datasource(self, doc):
+        # DOC_DATASOURCE "Create a data source": {name, type, url, access, ...}; the answer holds
+        # the data source; a name already used is refused (409).
+        name, ds_type = doc.get('name'), doc.get('type')
+        if not name or not ds_type:
+            raise Reply(400, dict(message='name and type are required'))
+        if any(d['name'] == name for d in self.datasources):
+            raise Reply(409, dict(message='data source with the same name already exists'))
+        ds = self.add_datasource(name, ds_type, uid=doc.get('uid') or uuid.uuid4().hex[:14], health=None)
+        ds.update(url=doc.get('url') or '', access=doc.get('access') or 'proxy', jsonData=doc.get('jsonData') or {})
+        self.datasource_health.pop(ds['uid'], None)  # health probed on request, see _datasource_health
+        return 200, dict(datasource=ds, id=ds['id'], message='Datasource added', name=name)
+
+    def _create_user(self, doc, identity):
+        # DOC_ADMIN "Global Users": server admins create users; they join the organization with
+        # the Viewer role (auto_assign_org_role's default) until PATCH /api/org/users/<id> changes it.
+        self._need(identity, 'Admin', 'users:create')
+        login = doc.get('login') or doc.get('email')
+        if not login or not doc.get('password'):
+            raise Reply(400, dict(message='login and password are required'))
+        if login in self.users:
+            raise Reply(412, dict(message='User with same login already exists'))
+        user = self.add_user(login, doc['password'], 'Viewer')
+        return 200, dict(id=user['id'], message='User created')
+
+    @staticmethod
+    def _probe(url):
+        """What a Prometheus-like data source's health check finds at ``url`` (127.0.0.1 only)."""
+        parts = urlsplit(url or '')
+        if parts.hostname not in ('127.0.0.1', 'localhost') or not parts.port:
+            return 'ERROR', 'the double only reaches 127.0.0.1, not %s' % (url or 'an empty URL')
+        try:
+            with socket.create_connection(('127.0.0.1', parts.port), timeout=1):
+                return 'OK', 'Successfully queried the Prometheus API.'
+        except OSError as exc:
+            return 'ERROR', 'Post "%s/api/v1/query": dial tcp 127.0.0.1:%d: connect: %s' % (url.rstrip('/'), parts.port, exc)
+
     def _datasource_health(self, uid):
         # DOC_DATASOURCE "Check data source health": 200 {"status": "OK", "message"}; a failed check
         # answers 400 with status ERROR (Grafana >= 8.1, grafana/grafana#37895); "This is not
         # mandatory": a plugin without a backend health check answers 404 (grafana/grafana#65970).
         if not any(ds['uid'] == uid for ds in self.datasources):
             raise Reply(404, dict(message='Data source not found'))
-        status, message = self.datasource_health.get(uid, ('OK', 'Data source is working'))
+        ds = next(d for d in self.datasources if d['uid'] == uid)
+        if uid in self.datasource_health:
+            status, message = self.datasource_health[uid]
+        elif ds['type'] == 'grafana-testdata-datasource':
+            status, message = 'OK', 'Data source is working'
+        else:  # created through the API: probe its URL as the plugin's health check would
+            status, message = self._probe(ds.get('url'))
         if status is None:
             raise Reply(404, dict(message='Not found'))
         if status != 'OK':
@@ -543,7 +624,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         pass

@@ -212,7 +212,9 @@ class RealTarget(Target):
         if status != 200:
             pytest.skip('cannot create a Grafana user (HTTP %s: %s)' % (status, doc))
         self.created_users.append(doc['id'])
-        self.http('PATCH', '/api/org/users/%s' % doc['id'], dict(role=role))
+        status, doc = self.http('PATCH', '/api/org/users/%s' % doc['id'], dict(role=role))
+        if status != 200:
+            pytest.skip('cannot give the new Grafana user the %s role (HTTP %s: %s)' % (role, status, doc))
         return login, password
 
     def add_datasource(self, name, healthy, message):
