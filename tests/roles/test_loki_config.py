@@ -160,7 +160,7 @@ def check_retention_rules(config: dict, data_dir: str, retention: str) -> None:
 
 
 def test_defaults_keep_seven_days_on_the_local_disk(tmp_path):
-    config, derived, _ = render(tmp_path)
+    config, derived, _unused = render(tmp_path)
     check_retention_rules(config, "/var/lib/loki", "168h")
     assert config["target"] == "all" and config["auth_enabled"] is False
     assert config["server"] == {"http_listen_address": "0.0.0.0", "http_listen_port": 3100,
@@ -173,7 +173,7 @@ def test_defaults_keep_seven_days_on_the_local_disk(tmp_path):
 
 
 def test_otlp_resource_attributes_of_the_agent_are_index_labels(tmp_path):
-    config, _, _ = render(tmp_path)
+    config, _unused, _unused = render(tmp_path)
     limits = config["limits_config"]
     assert limits["allow_structured_metadata"] is True, "OTLP attributes that are not labels become structured metadata"
     assert limits["otlp_config"] == {"resource_attributes": {
@@ -182,7 +182,7 @@ def test_otlp_resource_attributes_of_the_agent_are_index_labels(tmp_path):
 
 
 def test_variables_and_loki_config_change_what_they_say(tmp_path):
-    config, derived, _ = render(tmp_path, {
+    config, derived, _unused = render(tmp_path, {
         "loki_retention_period": "720h", "loki_data_dir": "/srv/loki", "loki_http_listen_address": "[::]:3200",
         "loki_grpc_listen_address": "127.0.0.1:9195", "loki_log_level": "warn", "loki_reporting_enabled": True,
         "loki_otlp_index_labels": ["service.name", "host.name"], "loki_schema_from": "2025-01-01",
@@ -246,7 +246,7 @@ def loki_binary(tmp_path_factory) -> Path:
      "delete"),
 ])
 def test_loki_verify_config_judges_what_the_role_writes(tmp_path, loki_binary, case, extra, refused):
-    _, _, config_file = render(tmp_path, extra)
+    _unused, _unused, config_file = render(tmp_path, extra)
     proc = subprocess.run([str(loki_binary), "-verify-config", f"-config.file={config_file}"],
                           capture_output=True, text=True, timeout=60, check=False)
     if refused is None:

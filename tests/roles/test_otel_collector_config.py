@@ -117,7 +117,7 @@ def render(tmp_path: Path, inventory: dict, extra: dict | None = None, target: s
 
 
 def test_connector_host_ships_the_connector_unit_and_system_warnings_to_every_victorialogs_host(tmp_path):
-    config, secrets, _ = render(tmp_path, VICTORIALOGS)
+    config, secrets, _unused = render(tmp_path, VICTORIALOGS)
     assert secrets == []
     data = str(tmp_path / "data")
     assert config["extensions"]["file_storage"]["directory"] == data
@@ -187,14 +187,14 @@ def test_the_connector_statements_name_the_json_log_fields():
 
 
 def test_a_host_without_connector_gets_no_node_id_and_still_reads_system_lines(tmp_path):
-    config, _, _ = render(tmp_path, VICTORIALOGS, target="mon-1")
+    config, _unused, _unused = render(tmp_path, VICTORIALOGS, target="mon-1")
     resource = {a["key"]: a["value"] for a in config["processors"]["resource/system"]["attributes"]}
     assert resource == {"host.name": "mon-1", "deployment.environment.name": "lab"}
     assert "logs/system" in config["service"]["pipelines"]
 
 
 def test_without_connector_units_journalctl_filters_by_the_system_priority(tmp_path):
-    config, _, _ = render(tmp_path, VICTORIALOGS,
+    config, _unused, _unused = render(tmp_path, VICTORIALOGS,
                           {"otel_collector_connector_units": [], "otel_collector_system_log_priority": "err"})
     assert config["receivers"]["journald"]["priority"] == "3"
     assert list(config["service"]["pipelines"]) == ["logs/system"]
@@ -202,17 +202,17 @@ def test_without_connector_units_journalctl_filters_by_the_system_priority(tmp_p
 
 
 def test_an_unknown_priority_or_nothing_to_read_fails_the_check(tmp_path):
-    _, _, output = render(tmp_path / "bad", VICTORIALOGS, {"otel_collector_system_log_priority": "loud"},
+    _unused, _unused, output = render(tmp_path / "bad", VICTORIALOGS, {"otel_collector_system_log_priority": "loud"},
                           expect_ok=False)
     assert 'otel_collector_system_log_priority is "loud"' in output, output[-3000:]
-    _, _, output = render(tmp_path / "none", VICTORIALOGS,
+    _unused, _unused, output = render(tmp_path / "none", VICTORIALOGS,
                           {"otel_collector_connector_units": [], "otel_collector_system_log_priority": ""},
                           expect_ok=False)
     assert "nothing to read on conn-a" in output, output[-3000:]
 
 
 def test_loki_group_wins_over_victorialogs_and_gets_no_stream_header(tmp_path):
-    config, _, _ = render(tmp_path, LOKI)
+    config, _unused, _unused = render(tmp_path, LOKI)
     assert {name: exporter["logs_endpoint"] for name, exporter in config["exporters"].items()} == {
         "otlp_http/loki-1": "http://10.0.0.31:3100/otlp/v1/logs", "otlp_http/loki-2": "http://loki-2:3200/otlp/v1/logs"}
     assert not any("headers" in exporter for exporter in config["exporters"].values())
@@ -254,9 +254,9 @@ def test_endpoints_override_the_inventory_and_keep_secrets_in_files(tmp_path):
 
 
 def test_no_store_fails_before_anything_changes_unless_the_debug_exporter_is_asked_for(tmp_path):
-    _, _, output = render(tmp_path / "fail", NO_STORE, expect_ok=False)
+    _unused, _unused, output = render(tmp_path / "fail", NO_STORE, expect_ok=False)
     assert "no log store for conn-a" in output and "otel_collector_log_endpoints" in output, output[-3000:]
-    config, _, _ = render(tmp_path / "debug", NO_STORE, {"otel_collector_debug_exporter": True})
+    config, _unused, _unused = render(tmp_path / "debug", NO_STORE, {"otel_collector_debug_exporter": True})
     assert config["exporters"] == {"debug": {"verbosity": "detailed"}}
     assert config["service"]["pipelines"]["logs/connector"]["exporters"] == ["debug"]
     # The agent's own lines (where the debug exporter prints) are never read back.
@@ -265,7 +265,7 @@ def test_no_store_fails_before_anything_changes_unless_the_debug_exporter_is_ask
 
 
 def test_variables_and_the_merged_config_change_what_they_say(tmp_path):
-    config, _, _ = render(tmp_path, VICTORIALOGS, {
+    config, _unused, _unused = render(tmp_path, VICTORIALOGS, {
         "otel_collector_connector_units": ["ilp-connector", "ilp-connector-2.service"],
         "otel_collector_system_log_priority": False, "otel_collector_queue_size": 5000,
         "otel_collector_metrics_listen_address": "10.0.0.11:9889",
@@ -363,7 +363,7 @@ def test_the_collector_turns_a_connector_json_line_into_the_record_the_stores_ge
     writes them (the journald receiver's body), exported by the role's exporter (secret headers read
     from their files) over OTLP/HTTP to a loopback sink."""
     sink = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), _Sink)
-    config, _, _ = render(tmp_path, VICTORIALOGS, {"otel_collector_log_endpoints": [
+    config, _unused, _unused = render(tmp_path, VICTORIALOGS, {"otel_collector_log_endpoints": [
         {"url": f"http://127.0.0.1:{sink.server_port}/v1/logs", "name": "sink",
          "headers": {"VL-Stream-Fields": VL_STREAM_FIELDS}, "bearer_token": "tok: #1",
          "secret_headers": {"X-Scope-Token": "s3cr3t: value"}}]})
@@ -424,7 +424,7 @@ def test_the_collector_turns_a_connector_json_line_into_the_record_the_stores_ge
     resource = {a["key"]: _value(a["value"]) for a in records[0][0]["attributes"]}
     assert resource["service.name"] == "ilp-connector" and resource["ilp.node_id"] == "connector-a"
     assert resource["host.name"] == "conn-a" and resource["deployment.environment.name"] == "lab"
-    by_body = {_value(record["body"]): record for _, record in records}
+    by_body = {_value(record["body"]): record for _unused, record in records}
     parsed = by_body["route broadcast failed"]
     attributes = {a["key"]: _value(a["value"]) for a in parsed["attributes"]}
     fields = ("level", "nodeId", "correlationId", "component", "traceId", "spanId", "err")

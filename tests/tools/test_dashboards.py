@@ -41,7 +41,7 @@ def load(path):
 
 
 def panels(dashboard):
-    return [p for p in panel_queries.iter_panels(dashboard)]
+    return list(panel_queries.iter_panels(dashboard))
 
 
 def all_dashboards():
@@ -67,14 +67,14 @@ def test_output_is_stable_json():
 
 def test_check_mode_names_the_files_that_differ(tmp_path):
     script = TOOLS / "build.py"
-    ok = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     subprocess.run([sys.executable, str(script), "--output", str(tmp_path)], check=True, capture_output=True)
     (tmp_path / "stack-health.json").write_text("{}\n")
     (tmp_path / "connector-health.json").unlink()
     (tmp_path / "stray.json").write_text("{}\n")
     bad = subprocess.run([sys.executable, str(script), "--check", "--output", str(tmp_path)],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     assert bad.returncode == 1
     assert "stack-health.json" in bad.stderr and "connector-health.json" in bad.stderr
     assert "stray.json" in bad.stderr and "connector-overview.json" not in bad.stderr
@@ -166,7 +166,7 @@ def test_runbook_links_resolve_and_cover_every_alert():
                 url = link["url"]
                 if not url.startswith("${runbook_base_url}/"):
                     continue
-                file_name, _, anchor = url[len("${runbook_base_url}/"):].partition("#")
+                file_name, _unused, anchor = url[len("${runbook_base_url}/"):].partition("#")
                 assert file_name in anchors, (name, panel["title"], url)
                 if anchor:
                     assert anchor in anchors[file_name], (name, panel["title"], url)
@@ -370,7 +370,7 @@ def test_panel_queries_reports_a_parse_error(empty_prometheus, tmp_path):
     path = tmp_path / "connector-health.json"  # the name dialect_only.yml knows
     path.write_text(json.dumps(broken))
     result = subprocess.run([sys.executable, str(TOOLS / "panel_queries.py"), "--prometheus", empty_prometheus.url,
-                             "--dialect", "interledgerjs", str(path)], capture_output=True, text=True)
+                             "--dialect", "interledgerjs", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 1
     report = json.loads(result.stdout)
     entry = next(p for p in report["panels"] if p["title"] == "Throughput")
@@ -388,7 +388,7 @@ def test_panel_queries_reports_a_parse_error(empty_prometheus, tmp_path):
 def test_panel_queries_unreachable_prometheus():
     port = promserver.free_port()
     result = subprocess.run([sys.executable, str(TOOLS / "panel_queries.py"), "--prometheus",
-                             f"http://127.0.0.1:{port}", "--timeout", "2"], capture_output=True, text=True)
+                             f"http://127.0.0.1:{port}", "--timeout", "2"], capture_output=True, text=True, check=False)
     assert result.returncode == 2 and "unreachable" in result.stderr
 
 
@@ -399,7 +399,7 @@ def replay(name, *extra, dashboards=()):
     args = json.loads(fixture.read_text())["args"]
     command = [sys.executable, str(TOOLS / "panel_queries.py"), "--replay", str(fixture),
                "--scrape-interval", args["scrape_interval"], "--range", args["range"], *extra, *map(str, dashboards)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     return result.returncode, json.loads(result.stdout), result.stderr
 
 
@@ -462,10 +462,10 @@ def test_fixture_errors_and_empty_answers_fail(tmp_path):
     args = recording["args"]
     base = [sys.executable, str(TOOLS / "panel_queries.py"), "--replay", str(path), "--scrape-interval",
             args["scrape_interval"], "--range", args["range"]]
-    result = subprocess.run(base, capture_output=True, text=True)
+    result = subprocess.run(base, capture_output=True, text=True, check=False)
     report = json.loads(result.stdout)
     assert result.returncode == 1
     assert set(report["failures"]) == {"stack-health: Jaeger up: error (A: parse error)",
                                        "stack-health: VictoriaLogs ingestion and errors: empty"}
-    result = subprocess.run(base + ["--absent-job", "victorialogs"], capture_output=True, text=True)
+    result = subprocess.run(base + ["--absent-job", "victorialogs"], capture_output=True, text=True, check=False)
     assert json.loads(result.stdout)["failures"] == ["stack-health: Jaeger up: error (A: parse error)"]

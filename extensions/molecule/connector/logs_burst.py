@@ -104,7 +104,7 @@ def follow(store: str, query: str, expected: int, timeout: float, hold: float) -
 
 def parse_time(value: str) -> float:
     # RFC 3339 with up to nanoseconds, always UTC ("Z") in LogsQL output.
-    main, _, frac = value.rstrip("Z").partition(".")
+    main, _unused, frac = value.rstrip("Z").partition(".")
     base = dt.datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.timezone.utc).timestamp()
     return base + (float("0." + frac) if frac else 0.0)
 
