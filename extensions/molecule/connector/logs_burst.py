@@ -87,7 +87,7 @@ def follow(store: str, query: str, expected: int, timeout: float, hold: float) -
         now = time.time()
         try:
             rows = logsql(store, f"{query} | fields _time")
-        except OSError:
+        except (OSError, ValueError):
             rows = None
         if rows is not None:
             highest = max(highest, len(rows))
