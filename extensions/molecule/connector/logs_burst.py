@@ -2,7 +2,7 @@
 
   logs_burst.py --store http://HOST:9428 --tool-dir DIR --sender URL --receiver URL
                 --agent-host ilp-conn-a --agent-unit otel-collector --store-host ilp-conn-mon
-                --store-unit victorialogs --node-id connector-a [--base-amount 2000000000000000]
+                --store-unit victorialogs --node-id connector-a [--base-amount 6000000000000]
                 [--burst 400] [--restart-burst 1000] [--outage-burst 300] [--outage-seconds 30]
 
 Each burst is N raw ILP Prepares (tools/ilp-traffic, --mode packets) whose amount exceeds the maximum
@@ -130,7 +130,7 @@ def main() -> int:
     p.add_argument("--node-id", required=True)
     p.add_argument("--host-name", default="")
     p.add_argument("--environment", default="")
-    p.add_argument("--base-amount", type=int, default=2_000_000_000_000_000)
+    p.add_argument("--base-amount", type=int, default=6_000_000_000_000)
     p.add_argument("--burst", type=int, default=400)
     p.add_argument("--restart-burst", type=int, default=1000)
     p.add_argument("--outage-burst", type=int, default=300)
