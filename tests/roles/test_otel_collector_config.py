@@ -195,7 +195,7 @@ def test_a_host_without_connector_gets_no_node_id_and_still_reads_system_lines(t
 
 def test_without_connector_units_journalctl_filters_by_the_system_priority(tmp_path):
     config, _unused, _unused = render(tmp_path, VICTORIALOGS,
-                          {"otel_collector_connector_units": [], "otel_collector_system_log_priority": "err"})
+                                      {"otel_collector_connector_units": [], "otel_collector_system_log_priority": "err"})
     assert config["receivers"]["journald"]["priority"] == "3"
     assert list(config["service"]["pipelines"]) == ["logs/system"]
     assert "filter/system" not in config["processors"] and "filter/connector" not in config["processors"]
@@ -203,11 +203,11 @@ def test_without_connector_units_journalctl_filters_by_the_system_priority(tmp_p
 
 def test_an_unknown_priority_or_nothing_to_read_fails_the_check(tmp_path):
     _unused, _unused, output = render(tmp_path / "bad", VICTORIALOGS, {"otel_collector_system_log_priority": "loud"},
-                          expect_ok=False)
+                                      expect_ok=False)
     assert 'otel_collector_system_log_priority is "loud"' in output, output[-3000:]
     _unused, _unused, output = render(tmp_path / "none", VICTORIALOGS,
-                          {"otel_collector_connector_units": [], "otel_collector_system_log_priority": ""},
-                          expect_ok=False)
+                                      {"otel_collector_connector_units": [], "otel_collector_system_log_priority": ""},
+                                      expect_ok=False)
     assert "nothing to read on conn-a" in output, output[-3000:]
 
 
