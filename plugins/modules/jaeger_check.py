@@ -188,7 +188,7 @@ def main():
                 doc = api.get_json('/api/traces', dict(service=name, start=start, end=end, limit=1))
             except HTTPAPIError as exc:
                 api_failure(module, exc, http_calls=calls(), **result)
-            recent[name] = bool((doc.get('data') if isinstance(doc, dict) else None) or [])
+            recent[name] = isinstance(doc, dict) and bool(doc.get('data'))
             if not recent[name]:
                 problems.append('no trace of service %s in the last %s' % (name, p['window']))
     elif not [name for name in services if name not in OWN_SERVICES]:

@@ -246,8 +246,8 @@ def test_probe_jobs_one_per_module_through_the_prober():
     assert [job["job"] for job in jobs] == ["connector", "jaeger", "blackbox", "blackbox_http_health",
                                             "blackbox_http_2xx", "blackbox_tls"]
     probe = jobs[3]
-    assert (probe["probe_module"], probe["prober"], probe["path"], probe["hosts"]) == ("http_health", "blackbox",
-                                                                                      "/probe", ["mon"])
+    assert (probe["probe_module"], probe["prober"], probe["path"]) == ("http_health", "blackbox", "/probe")
+    assert probe["hosts"] == ["mon"]
     # The prober's credentials, written once (by the blackbox job).
     assert probe["password_file"] == jobs[2]["password_file"] == "/etc/prometheus/secrets/blackbox_exporter.password"
     assert probe["secret_files"] == [] and len(jobs[2]["secret_files"]) == 1
