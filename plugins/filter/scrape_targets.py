@@ -4,8 +4,10 @@
 """Filters of the scrape catalog: what Prometheus scrapes, as data.
 
 scrape_jobs: the catalog with the inventory's changes merged in, checked, completed with
-defaults, and left with the jobs whose group has hosts.
-scrape_targets: each job's file_sd target list, read from the hosts' own variables.
+defaults, and left with the jobs whose group has hosts; then one probe job per blackbox module
+that the entries' `probes` name, scraped through the hosts of the prober job (`blackbox`).
+scrape_targets: each job's file_sd target list, read from the hosts' own variables (for a probe
+job: one target per probed host and prober, the URL or address to probe).
 Their documentation: scrape_jobs.yml and scrape_targets.yml beside this file.
 """
 
@@ -37,14 +39,35 @@ ENTRY_DEFAULTS = {
     "variant_var": "",
     "variant_default": "",
     "variants": {},
+    "probes": [],
 }
 ENTRY_FIELDS = frozenset(ENTRY_DEFAULTS) | {"job", "group", "port"}
 # Fields a variant may replace (per host).
 VARIANT_FIELDS = frozenset({"port", "port_vars", "address_vars", "path", "path_vars", "https_vars", "scheme"})
 AUTH_DEFAULTS = {"username": "", "password": "", "ca": "", "secret": ""}
+# Fields of a probe (an entry's `probes` item), and their defaults; module has none.
+PROBE_DEFAULTS = {
+    "enabled": True,
+    "target": "url",
+    "scheme": "http",
+    "port": None,
+    "port_vars": [],
+    "address_vars": None,
+    "path": "/",
+    "path_vars": [],
+    "https_vars": [],
+    "when_vars": [],
+    "variants": {},
+}
+PROBE_FIELDS = frozenset(PROBE_DEFAULTS) | {"module"}
+PROBE_VARIANT_FIELDS = frozenset({"port", "port_vars", "address_vars", "path", "path_vars", "https_vars", "scheme",
+                                  "enabled"})
+PROBE_TARGETS = ("url", "address")
+MODULE_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Fields scrape_jobs adds; accepted (and recomputed) when its result is given again.
-COMPUTED_FIELDS = frozenset({"hosts", "password_file", "ca_file", "secret_files"})
+COMPUTED_FIELDS = frozenset({"hosts", "password_file", "ca_file", "secret_files", "probe_module", "prober"})
 LIST_FIELDS = ("path_vars", "port_vars", "address_vars", "https_vars")
+PROBE_LIST_FIELDS = LIST_FIELDS + ("when_vars",)
 WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]", "*"})
 JOB_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -177,15 +200,90 @@ def _normalise(raw, secrets_dir):
     if entry["ca_file"]:
         tls["ca_file"] = entry["ca_file"]
     entry["tls_config"] = tls
+    entry["probes"] = _normalise_probes(job, entry)
+    entry["probe_module"] = entry["prober"] = ""
     return entry
 
 
-def scrape_jobs(catalog, groups, overrides=None, secrets_dir="/etc/prometheus/secrets"):
+def _normalise_probe_fields(job, where, probe, allowed):
+    _check_fields(job, probe, allowed, where)
+    probe = dict(probe)
+    for field in PROBE_LIST_FIELDS:
+        if probe.get(field) is not None:
+            probe[field] = _as_list(job, f"{where}.{field}", probe[field])
+    if probe.get("port") is not None:
+        probe["port"] = _port(job, f"{where}.port", probe["port"])
+    if probe.get("scheme") is not None and probe["scheme"] not in ("http", "https"):
+        raise AnsibleFilterError(f"scrape job {job}: {where}.scheme must be http or https, not {probe['scheme']!r}")
+    if "enabled" in probe:
+        probe["enabled"] = bool(probe["enabled"])
+    return probe
+
+
+def _normalise_probes(job, entry):
+    """The entry's probes, checked and completed with the defaults."""
+    raw_probes = entry["probes"]
+    if not isinstance(raw_probes, list):
+        raise AnsibleFilterError(f"scrape job {job}: probes must be a list, not {raw_probes!r}")
+    probes = []
+    for index, raw in enumerate(raw_probes):
+        where = f"probes[{index}]"
+        if not isinstance(raw, dict):
+            raise AnsibleFilterError(f"scrape job {job}: {where} must be a mapping, not {raw!r}")
+        module = to_text(raw.get("module") or "")
+        if not MODULE_RE.match(module):
+            raise AnsibleFilterError(f"scrape job {job}: {where} needs a blackbox module name (letters, digits, _ . -)")
+        probe = dict(PROBE_DEFAULTS, **{k: v for k, v in _normalise_probe_fields(job, where, raw, PROBE_FIELDS).items()
+                                        if v is not None})
+        probe["module"] = module
+        if probe["target"] not in PROBE_TARGETS:
+            raise AnsibleFilterError(f"scrape job {job}: {where}.target must be url or address, not {probe['target']!r}")
+        if not isinstance(probe["variants"], dict):
+            raise AnsibleFilterError(f"scrape job {job}: {where}.variants must be a mapping")
+        variants = {}
+        for name, variant in probe["variants"].items():
+            if not isinstance(variant, dict):
+                raise AnsibleFilterError(f"scrape job {job}: {where}.variants.{name} must be a mapping")
+            variants[to_text(name)] = _normalise_probe_fields(job, f"{where}.variants.{name}", variant,
+                                                              PROBE_VARIANT_FIELDS)
+        if variants and not entry["variant_var"]:
+            raise AnsibleFilterError(f"scrape job {job}: {where}.variants need the entry's variant_var")
+        probe["variants"] = variants
+        if probe["port"] is None and (not variants or any(v.get("port") is None for v in variants.values())):
+            raise AnsibleFilterError(f"scrape job {job}: {where} has no default port (port, or port in every variant)")
+        probes.append(probe)
+    return probes
+
+
+def _probe_jobs(jobs, prober):
+    """One job per blackbox module the jobs' probes name (in order of first mention), scraped through
+    the hosts of the prober job: its address, port, scheme, credentials and TLS settings."""
+    source = next((entry for entry in jobs if entry["job"] == prober), None)
+    if source is None:
+        return []
+    modules = []
+    for entry in jobs:
+        for probe in entry["probes"]:
+            if probe["module"] not in modules and (probe["enabled"] or any(
+                    variant.get("enabled") for variant in probe["variants"].values())):
+                modules.append(probe["module"])
+    probe_jobs = []
+    for module in modules:
+        job = dict(source, job=f"{prober}_{module}", path="/probe", path_vars=[], path_label=False, labels={},
+                   alerting=False, probes=[], secret_files=[], probe_module=module, prober=prober)
+        probe_jobs.append(job)
+    return probe_jobs
+
+
+def scrape_jobs(catalog, groups, overrides=None, secrets_dir="/etc/prometheus/secrets", prober="blackbox"):
     """The jobs Prometheus runs: catalog entries with `overrides` merged in by job name (mappings
     key by key, null values ignored, other values replaced; a new name adds a job), checked and
     completed with defaults, without disabled jobs and jobs whose group is missing or empty.
     Each job gets `hosts` (its group's hosts in inventory order), `password_file`, `ca_file` and
     `secret_files` (the files Prometheus reads the job's credentials from: dest, content, mode).
+    Then, when the `prober` job has hosts, one probe job `<prober>_<module>` per blackbox module
+    named by the jobs' `probes` (`probe_module`, `prober` set; the prober's hosts, port, scheme,
+    credentials and TLS settings, path /probe).
     """
     if isinstance(catalog, (str, Mapping)) or not hasattr(catalog, "__iter__"):
         raise AnsibleFilterError(f"scrape_jobs: the catalog must be a list of entries, not {type(catalog).__name__}")
@@ -209,7 +307,13 @@ def scrape_jobs(catalog, groups, overrides=None, secrets_dir="/etc/prometheus/se
         entry["hosts"] = [to_text(host) for host in (groups or {}).get(entry["group"]) or []]
         if entry["hosts"]:
             jobs.append(entry)
-    return jobs
+    names = {entry["job"] for entry in jobs}
+    probe_jobs = _probe_jobs(jobs, to_text(prober)) if prober else []
+    for job in probe_jobs:
+        if job["job"] in names:
+            raise AnsibleFilterError(f"scrape catalog: job {job['job']} is also the probe job of module "
+                                     f"{job['probe_module']}; rename it")
+    return jobs + probe_jobs
 
 
 def _host_value(host, variables, name):
@@ -226,57 +330,72 @@ def _bracketed(address):
     return f"[{address}]" if ":" in address and not address.startswith("[") else address
 
 
+def _endpoint(job, host, variables, fields):
+    """(address, port, path, scheme) of a host, from the fields of its entry, variant or probe."""
+    address = host
+    for name in list(fields["address_vars"]) + ["ansible_host"]:
+        value = _host_value(host, variables, name)
+        if value is not None and to_text(value).strip() not in WILDCARDS:
+            address = to_text(value).strip()
+            break
+
+    port = fields["port"]
+    for name in fields["port_vars"]:
+        value = _host_value(host, variables, name)
+        if value is not None:
+            port = _port(job, f"{name} of host {host}", value)
+            break
+
+    path = fields["path"]
+    for name in fields["path_vars"]:
+        value = _host_value(host, variables, name)
+        if value is not None:
+            path = to_text(value)
+            break
+
+    https = any(_host_value(host, variables, name) for name in fields["https_vars"])
+    scheme = "https" if https else fields["scheme"]
+    return address, port, path, scheme
+
+
+def _variant(entry, host, variables):
+    """The name of the entry's variant a host uses ("" without variants)."""
+    if not entry["variant_var"]:
+        return ""
+    name = to_text(_host_value(host, variables, entry["variant_var"]) or entry["variant_default"])
+    if name not in entry["variants"]:
+        raise AnsibleFilterError(f"scrape job {entry['job']}: host {host} has {entry['variant_var']}={name!r}, "
+                                 f"expected one of {', '.join(sorted(entry['variants']))}")
+    return name
+
+
+def _labels(entry, host, variables):
+    """The instance label and the entry's labels of a host."""
+    labels = {"instance": host}
+    for label, spec in entry["labels"].items():
+        value = None
+        if isinstance(spec, dict):
+            for name in _as_list(entry["job"], f"labels.{label}.vars", spec.get("vars")):
+                value = _host_value(host, variables, name)
+                if value is not None:
+                    break
+            if value is None:
+                value = spec.get("default")
+        else:
+            value = spec
+        if value is not None:
+            labels[label] = to_text(value)
+    return labels
+
+
 def _targets(entry, hostvars):
-    job = entry["job"]
     groups = []
     for host in entry["hosts"]:
         variables = hostvars[host] if host in hostvars else {}
-        fields = entry
-        if entry["variant_var"]:
-            name = to_text(_host_value(host, variables, entry["variant_var"]) or entry["variant_default"])
-            if name not in entry["variants"]:
-                raise AnsibleFilterError(f"scrape job {job}: host {host} has {entry['variant_var']}={name!r}, "
-                                         f"expected one of {', '.join(sorted(entry['variants']))}")
-            fields = dict(entry, **entry["variants"][name])
-
-        address = host
-        for name in list(fields["address_vars"]) + ["ansible_host"]:
-            value = _host_value(host, variables, name)
-            if value is not None and to_text(value).strip() not in WILDCARDS:
-                address = to_text(value).strip()
-                break
-
-        port = fields["port"]
-        for name in fields["port_vars"]:
-            value = _host_value(host, variables, name)
-            if value is not None:
-                port = _port(job, f"{name} of host {host}", value)
-                break
-
-        path = fields["path"]
-        for name in fields["path_vars"]:
-            value = _host_value(host, variables, name)
-            if value is not None:
-                path = to_text(value)
-                break
-
-        https = any(_host_value(host, variables, name) for name in fields["https_vars"])
-        scheme = "https" if https else fields["scheme"]
-
-        labels = {"instance": host}
-        for label, spec in entry["labels"].items():
-            value = None
-            if isinstance(spec, dict):
-                for name in _as_list(job, f"labels.{label}.vars", spec.get("vars")):
-                    value = _host_value(host, variables, name)
-                    if value is not None:
-                        break
-                if value is None:
-                    value = spec.get("default")
-            else:
-                value = spec
-            if value is not None:
-                labels[label] = to_text(value)
+        variant = _variant(entry, host, variables)
+        fields = dict(entry, **entry["variants"][variant]) if variant else entry
+        address, port, path, scheme = _endpoint(entry["job"], host, variables, fields)
+        labels = _labels(entry, host, variables)
         if entry["path_label"] or path != entry["path"]:
             labels["__metrics_path__"] = path
         if scheme != entry["scheme"]:
@@ -285,12 +404,56 @@ def _targets(entry, hostvars):
     return groups
 
 
-def scrape_targets(catalog, groups, hostvars, overrides=None, job=None):
+def _probe_targets(probe_job, jobs, hostvars):
+    """A probe job's targets: for each probe of its module, each host of the probe's entry (that
+    sets one of the probe's when_vars, if any), through each host of the prober job."""
+    prober = next(entry for entry in jobs if entry["job"] == probe_job["prober"])
+    probers = _targets(prober, hostvars)
+    groups = []
+    for entry in jobs:
+        if entry["probe_module"]:
+            continue
+        for probe in entry["probes"]:
+            if probe["module"] != probe_job["probe_module"]:
+                continue
+            for host in entry["hosts"]:
+                variables = hostvars[host] if host in hostvars else {}
+                variant = _variant(entry, host, variables)
+                fields = dict(probe, **probe["variants"].get(variant, {}))
+                if fields["address_vars"] is None:
+                    # Unset: the host is probed at the address it is scraped at.
+                    scraped = dict(entry, **entry["variants"][variant]) if variant else entry
+                    fields["address_vars"] = scraped["address_vars"]
+                if not fields["enabled"]:
+                    continue
+                if fields["when_vars"] and not any(_host_value(host, variables, name) for name in fields["when_vars"]):
+                    continue
+                address, port, path, scheme = _endpoint(entry["job"], host, variables, fields)
+                endpoint = f"{_bracketed(address)}:{port}"
+                if fields["target"] == "url":
+                    endpoint = f"{scheme}://{endpoint}{path if path.startswith('/') else '/' + path}"
+                labels = _labels(entry, host, variables)
+                labels["component"] = entry["job"]
+                for through in probers:
+                    group_labels = dict(labels, prober=through["labels"]["instance"],
+                                        __tmp_prober_address=through["targets"][0])
+                    if "__scheme__" in through["labels"]:
+                        group_labels["__scheme__"] = through["labels"]["__scheme__"]
+                    groups.append({"targets": [endpoint], "labels": group_labels})
+    return groups
+
+
+def _job_targets(entry, jobs, hostvars):
+    return _probe_targets(entry, jobs, hostvars) if entry["probe_module"] else _targets(entry, hostvars)
+
+
+def scrape_targets(catalog, groups, hostvars, overrides=None, job=None, prober="blackbox"):
     """Job name -> file_sd target list (or, with `job`, that job's list); see DOCUMENTATION."""
-    jobs = scrape_jobs(catalog, groups, overrides)
+    jobs = scrape_jobs([entry for entry in catalog if not (isinstance(entry, Mapping) and entry.get("probe_module"))],
+                       groups, overrides, prober=prober)
     if job is not None:
-        return next((_targets(entry, hostvars) for entry in jobs if entry["job"] == job), [])
-    return {entry["job"]: _targets(entry, hostvars) for entry in jobs}
+        return next((_job_targets(entry, jobs, hostvars) for entry in jobs if entry["job"] == job), [])
+    return {entry["job"]: _job_targets(entry, jobs, hostvars) for entry in jobs}
 
 
 class FilterModule:

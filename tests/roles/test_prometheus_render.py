@@ -6,7 +6,9 @@ the release mirror holds Prometheus' archive.
 The golden files under golden/prometheus/<case>/<host>/ (named like the rendered files, plus
 ".golden" so that linters leave them alone) were rendered with the templates as they were before
 the scrape catalog (one branch per job), and rewritten once since, for one intended change: the
-log agent's job (otel_collector, every host) and the loki job's place after jaeger's.
+log agent's job (otel_collector, every host) and the loki job's place after jaeger's; and once
+more for the probe jobs: a blackbox group added to the components, native and secured inventories
+brings the blackbox job and one blackbox_<module> job per probed module, nothing else changed.
 ILP_UPDATE_GOLDEN=1 rewrites them from the current templates; do that only for an intended change
 of output, and say why in the commit.
 """

@@ -5,7 +5,8 @@ For every entry owned by a role of this collection (role other than "external"):
 (per variant) is the port of the owning role's default for the first port variable it names (the
 listen address or port variable), the default path is the role's metrics path default, every host
 variable the entry names with the role's prefix exists in the role's defaults, and variants match
-the role's choices for the variable that picks them. The failing cases show the check catches a
+the role's choices for the variable that picks them; each probe's default port is the owning
+role's default for its first port variable, and the variables it names exist. The failing cases show the check catches a
 wrong default.
 """
 from __future__ import annotations
@@ -90,6 +91,34 @@ def catalog_problems(catalog: list[dict]) -> list[str]:
                 if variable in defaults and defaults[variable] != fields["path"]:
                     problems.append(f"{where}: path {fields['path']} but role {role} defaults {variable} to "
                                     f"{defaults[variable]!r}")
+        problems += probe_problems(entry, role, defaults)
+    return problems
+
+
+def probe_problems(entry: dict, role: str, defaults: dict) -> list[str]:
+    """Where the entry's probes disagree with the owning role: each probe's default port (per
+    variant) is the role's default of its first port variable, and every variable it names with
+    the role's prefix exists."""
+    problems = []
+    job = entry["job"]
+    for index, probe in enumerate(entry.get("probes") or []):
+        variants = probe.get("variants") or {None: {}}
+        if probe.get("variants") and sorted(probe["variants"]) != sorted(entry.get("variants") or {}):
+            problems.append(f"{job}: probes[{index}] variants {sorted(probe['variants'])} are not the entry's")
+        for name, variant in variants.items():
+            fields = {"port_vars": [], "path_vars": [], "address_vars": [], "https_vars": [], "when_vars": [],
+                      **probe, **variant}
+            where = f"{job} probes[{index}]" + ("" if name is None else f" ({entry['variant_var']}={name})")
+            for field in ("port_vars", "path_vars", "address_vars", "https_vars", "when_vars"):
+                for variable in fields[field] or []:
+                    if variable.startswith(f"{role}_") and variable not in defaults:
+                        problems.append(f"{where}: {variable} is not a variable of role {role}")
+            owned = [v for v in fields["port_vars"] if v in defaults]
+            if not owned:
+                problems.append(f"{where}: none of port_vars {fields['port_vars']} is a default of role {role}")
+            elif port_of(defaults[owned[0]]) != fields.get("port"):
+                problems.append(f"{where}: port {fields.get('port')} but role {role} defaults {owned[0]} to "
+                                f"{defaults[owned[0]]!r}")
     return problems
 
 
@@ -99,7 +128,7 @@ def test_each_entry_port_and_path_are_the_owning_roles_defaults():
 
 def test_every_role_that_serves_metrics_has_an_entry():
     owners = {entry.get("role") for entry in CATALOG}
-    for role in ("prometheus", "node_exporter", "alertmanager", "connector", "jaeger"):
+    for role in ("prometheus", "node_exporter", "alertmanager", "connector", "jaeger", "blackbox_exporter"):
         assert role in owners
     jobs = [entry["job"] for entry in CATALOG]
     assert "alloy" not in jobs  # Grafana Alloy is out of this project
@@ -125,6 +154,13 @@ def wrong(job: str, change) -> list[dict]:
     ("jaeger", lambda e: e.update(port=14269), "jaeger: port 14269 but role jaeger defaults jaeger_metrics_listen_address"),
     ("jaeger", lambda e: e.update(port_vars=["jaeger_metrics_port"]), "jaeger_metrics_port is not a variable of role jaeger"),
     ("prometheus", lambda e: e.update(role="prometheus_server"), "role prometheus_server does not exist"),
+    ("jaeger", lambda e: e["probes"][0].update(port=13134),
+     "jaeger probes[0]: port 13134 but role jaeger defaults jaeger_health_listen_address"),
+    ("connector", lambda e: e["probes"][0]["variants"]["native"].update(port=8081),
+     "connector probes[0] (connector_implementation=native): port 8081 but role connector defaults "
+     "connector_health_check_port"),
+    ("grafana", lambda e: e["probes"][0].update(https_vars=["grafana_tls_certificate"]),
+     "grafana probes[0]: grafana_tls_certificate is not a variable of role grafana"),
 ])
 def test_a_wrong_default_is_caught(job, change, message):
     problems = catalog_problems(wrong(job, change))

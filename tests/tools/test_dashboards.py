@@ -250,7 +250,10 @@ def test_stack_dashboard_selects_catalog_jobs():
     selected = set()
     for match in re.finditer(r'job=~\\"([^"\\]+)\\"', text):
         selected.update(match.group(1).split("|"))
-    unknown = selected - set(common.catalog_jobs()) - set(common.FUTURE_JOBS) - {"connector-health"}
+    # The probe jobs (blackbox_<module>) come from the catalog's probes, selected by their regex.
+    probe_jobs = re.compile(common.load_settings().probe_job)
+    unknown = {name for name in selected - set(common.catalog_jobs()) - set(common.FUTURE_JOBS)
+               if not probe_jobs.fullmatch(name) and name != common.load_settings().probe_job}
     assert not unknown, unknown
 
 
@@ -271,7 +274,7 @@ def test_expectations_name_existing_panels():
     for entry in EXPECTATIONS["dialect_only"]:
         assert set(entry["dialects"]) < set(panel_queries.DIALECTS), entry
     for entry in EXPECTATIONS["optional_jobs"]:
-        assert set(entry["jobs"]) <= set(common.catalog_jobs()) | set(common.FUTURE_JOBS) | {"connector-health"}
+        assert set(entry["jobs"]) <= set(common.catalog_jobs()) | set(common.catalog_probe_jobs()) | set(common.FUTURE_JOBS)
 
 
 def test_expectations_parse_without_pyyaml():

@@ -76,6 +76,10 @@ class Settings:
         return self.defaults["prometheus_connector_probe_job_regex"]
 
     @property
+    def probe_job(self) -> str:
+        return self.defaults["prometheus_probe_job_regex"]
+
+    @property
     def tigerbeetle_job(self) -> str:
         return self.defaults["prometheus_tigerbeetle_job_regex"]
 
@@ -417,15 +421,27 @@ def finalize(dashboard: dm.Dashboard) -> dm.Dashboard:
 
 
 SCRAPE_DEFAULTS = TOP / "roles" / "prometheus" / "defaults" / "main" / "scrape.yml"
-# Scrape jobs the dashboards select that the collection's scrape catalog does not have yet:
-# probes of the blackbox_exporter role to come.
-FUTURE_JOBS = ("blackbox",)
+# Scrape jobs the dashboards select that the collection's scrape catalog does not have yet (the
+# probe jobs blackbox_<module> are the catalog's too: its entries' probes, selected through
+# prometheus_probe_job_regex).
+FUTURE_JOBS: tuple = ()
 
 
 def catalog_jobs() -> list:
     """Job names of the prometheus role's scrape catalog (defaults/main/scrape.yml)."""
     catalog = _plain_defaults(SCRAPE_DEFAULTS).get("prometheus__scrape_catalog") or []
     return [entry["job"] for entry in catalog]
+
+
+def catalog_probe_jobs() -> list:
+    """The probe jobs the scrape catalog's probes make (blackbox_<module>, one per module)."""
+    catalog = _plain_defaults(SCRAPE_DEFAULTS).get("prometheus__scrape_catalog") or []
+    modules = []
+    for entry in catalog:
+        for probe in entry.get("probes") or []:
+            if probe["module"] not in modules:
+                modules.append(probe["module"])
+    return [f"blackbox_{module}" for module in modules]
 
 
 def job(name: str) -> str:

@@ -10,7 +10,7 @@ The Molecule connector scenario (interledgerjs connectors, scrape interval 5s, n
 blackbox probes or TigerBeetle) would run:
 
     panel_queries.py --prometheus http://ilp-conn-mon:9090 --dialect interledgerjs --scrape-interval 5s \
-        --absent-job loki --absent-job grafana --absent-job blackbox --absent-job connector-health \
+        --absent-job loki --absent-job grafana --absent-job blackbox_http_2xx --absent-job blackbox_http_health \
         --absent-job tigerbeetle
 
 It needs only the Python standard library (PyYAML when present).

@@ -8,11 +8,11 @@ prometheus role's rule files rendered with its defaults (tools/ci/render-rules.y
 Ansible) and scrapes itself plus a small synthetic exporter (in this process) that serves the
 metric names the rules and dashboards read: both connector dialects, node_exporter,
 Alertmanager, Jaeger and the log agents (OpenTelemetry Collector), VictoriaLogs, Loki, Grafana,
-blackbox probes and TigerBeetle. Then it runs panel_queries over files/dashboards/*.json with
+blackbox_exporter and its probe jobs (blackbox_http_2xx, blackbox_http_health) and TigerBeetle. Then it runs panel_queries over files/dashboards/*.json with
 --record. Two scenarios:
 
     fixtures/mixed.json          a native and an interledgerjs connector, every job: every panel has data
-    fixtures/interledgerjs.json  interledgerjs connectors only, without loki, grafana, blackbox and
+    fixtures/interledgerjs.json  interledgerjs connectors only, without loki, grafana, blackbox (and probes) and
                                  tigerbeetle (the Molecule connector scenario's jobs); the
                                  interledgerjs connectors have counted no failure, no rate limit
                                  and no next-hop reject yet (the panels show their zero lines)
@@ -159,6 +159,18 @@ def probe_metrics(start: float) -> list:
             f"probe_ssl_earliest_cert_expiry {int(start) + 60 * 86400}"]
 
 
+def blackbox_metrics() -> list:
+    return ["blackbox_exporter_config_last_reload_successful 1"]
+
+
+# Labels of the probe jobs' targets, as the scrape catalog's file_sd files give them.
+PROBE_LABELS = {
+    "blackbox_http_2xx": {"component": "grafana", "prober": "mon-1", "target": "https://mon-1:3000/api/health"},
+    "blackbox_http_health": {"component": "connector", "prober": "mon-1", "target": "http://conn-a:7780/status",
+                             "nodeId": "connector-a", "environment": "fixture"},
+}
+
+
 def other_metrics() -> list:
     return ["grafana_build_info{version=\"fake\"} 1"]
 
@@ -210,7 +222,9 @@ class Exporter:
             "otel_collector": lambda: log_agent_metrics(start),
             "victorialogs": lambda: victorialogs_metrics(start),
             "loki": lambda: loki_metrics(start),
-            "blackbox": lambda: probe_metrics(start),
+            "blackbox": blackbox_metrics,
+            "blackbox_http_2xx": lambda: probe_metrics(start),
+            "blackbox_http_health": lambda: probe_metrics(start),
             "grafana": other_metrics,
             "tigerbeetle": other_metrics,
         }.get(kind, lambda: None)()
@@ -241,7 +255,7 @@ def scrape_config(exporter_port: int, prometheus_port: int, connectors, jobs) ->
     job("node", [(f"/node/{host}/metrics", {"instance": host}) for host in hosts])
     job("otel_collector", [(f"/otel_collector/{host}/metrics", {"instance": host}) for host in hosts])
     for name in jobs:
-        job(name, [(f"/{name}/x/metrics", {"instance": "mon-1"})])
+        job(name, [(f"/{name}/x/metrics", {"instance": "mon-1", **PROBE_LABELS.get(name, {})})])
     return "\n".join(lines) + "\n"
 
 
@@ -258,7 +272,8 @@ def render_rules(dest: Path) -> list:
 SCENARIOS = {
     "mixed": {
         "connectors": [("native", "connector-n", "conn-n"), ("interledgerjs", "connector-a", "conn-a")],
-        "jobs": ["alertmanager", "jaeger", "victorialogs", "loki", "grafana", "blackbox", "tigerbeetle"],
+        "jobs": ["alertmanager", "jaeger", "victorialogs", "loki", "grafana", "blackbox", "blackbox_http_2xx",
+                 "blackbox_http_health", "tigerbeetle"],
         "events": True,
         "args": {"dialect": None, "absent_jobs": []},
     },
@@ -267,7 +282,8 @@ SCENARIOS = {
         "jobs": ["alertmanager", "jaeger", "victorialogs"],
         "events": False,
         "args": {"dialect": "interledgerjs",
-                 "absent_jobs": ["blackbox", "connector-health", "grafana", "loki", "tigerbeetle"]},
+                 "absent_jobs": ["blackbox", "blackbox_http_2xx", "blackbox_http_health", "grafana", "loki",
+                                 "tigerbeetle"]},
     },
 }
 

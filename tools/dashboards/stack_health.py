@@ -1,8 +1,8 @@
 """ILP / Stack health: every component of the monitoring stack this collection deploys.
 
 Job labels are the scrape catalog's (roles/prometheus/defaults/main/scrape.yml) as the alert
-rules select them (prometheus_*_job_regex of defaults/main/rules.yml); blackbox is the job of the
-blackbox_exporter role to come (common.FUTURE_JOBS).
+rules select them (prometheus_*_job_regex of defaults/main/rules.yml); the probe jobs
+(blackbox_<module>, from the catalog's probes) through prometheus_probe_job_regex.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from dashboard_common import (
 
 NAME = "stack-health"
 
-# TLS certificates of probed endpoints: red below this many days left, yellow below the second.
-# (No alert on certificates yet; the blackbox_exporter role will bring its threshold.)
-CERT_EXPIRY_DAYS = (7, 30)
+# TLS certificates of probed endpoints: yellow below this many days left (red below the
+# TLSCertificateExpiringSoon threshold, prometheus_alert_tls_expiry_days).
+CERT_EXPIRY_YELLOW_DAYS = 30
 
 READY_MAPPINGS = [dm.ValueMap(options={
     "0": dm.ValueMappingResult(text="NOT READY", color=RED, index=0),
@@ -42,7 +42,7 @@ def build(settings: Settings) -> dm.Dashboard:
     agent = settings.log_agent_job
     stores = settings.log_store_job
     victorialogs, loki, grafana, blackbox = job("victorialogs"), job("loki"), job("grafana"), job("blackbox")
-    probes = f"{blackbox}|{settings.connector_probe_job}"
+    probes = settings.probe_job
     stack_alerts = sorted(name for name, file_name in settings.runbooks.items() if file_name in ("stack.md", "logs.md"))
     jobs = "|".join(sorted(set(catalog_jobs()) | {blackbox}))
 
@@ -249,25 +249,30 @@ def build(settings: Settings) -> dm.Dashboard:
         thresholds=up_thresholds(), mappings=UP_MAPPINGS, alerts=["TargetDown"], width=12, graph=False))
     dash = dash.with_panel(stat(
         settings, "Probe success",
-        f"Blackbox probes (jobs {probes}): whether each probed endpoint answered as expected (probe_success). "
-        "ConnectorDown also fires on failed connector health probes.",
-        [target(f'probe_success{{job=~"{probes}"}}', "{{job}} {{instance}}")],
-        thresholds=up_thresholds(), mappings=PROBE_MAPPINGS, alerts=["ConnectorDown"], width=8, height=8,
-        graph=False))
+        f"Uptime probes through blackbox_exporter (jobs {probes}): whether each component's readiness URL, and "
+        "each connector's health endpoint, answers as expected from at least one prober (probe_success). "
+        "ProbeFailing, and ConnectorDown for connectors, fire when one fails from every prober.",
+        [target(f'max without (prober) (probe_success{{job=~"{probes}"}})', "{{component}} {{instance}}")],
+        thresholds=up_thresholds(), mappings=PROBE_MAPPINGS, alerts=["ProbeFailing", "ConnectorDown"], width=8,
+        height=8, graph=False))
+    slow = settings["prometheus_alert_probe_slow_threshold"]
     dash = dash.with_panel(timeseries(
-        settings, "Probe duration",
-        "How long each blackbox probe took (probe_duration_seconds).",
-        [target(f'probe_duration_seconds{{job=~"{probes}"}}', "{{job}} {{instance}}")],
-        unit="s", minimum=0, width=8))
-    red_days, yellow_days = CERT_EXPIRY_DAYS
+        settings, "Probe latency",
+        "How long each probe took from each prober (probe_duration_seconds): resolving, connecting, TLS and the "
+        f"answer (ProbeSlow above {slow:g}s on average over 5m).",
+        [target(f'probe_duration_seconds{{job=~"{probes}"}}', "{{component}} {{instance}} from {{prober}}")],
+        unit="s", thresholds=at_most(slow), alerts=["ProbeSlow"], minimum=0, width=8,
+        threshold_style=cm.GraphThresholdsStyleMode.LINE))
+    red_days = settings["prometheus_alert_tls_expiry_days"]
     dash = dash.with_panel(stat(
         settings, "TLS certificate expiry",
-        "Days until the earliest certificate of each HTTPS endpoint probed expires "
-        f"(probe_ssl_earliest_cert_expiry; red under {red_days} days, yellow under {yellow_days}).",
-        [target(f'(min by (job, instance) (probe_ssl_earliest_cert_expiry{{job=~"{probes}"}}) - time()) / 86400',
-                "{{instance}}")],
-        unit="d", thresholds=steps((None, RED), (red_days, YELLOW), (yellow_days, GREEN)), width=8, height=8,
-        graph=False, decimals=0))
+        "Days until the earliest certificate of each https or tls endpoint probed expires "
+        f"(probe_ssl_earliest_cert_expiry; red under {red_days} days, TLSCertificateExpiringSoon, "
+        f"yellow under {CERT_EXPIRY_YELLOW_DAYS}).",
+        [target(f'(min by (component, instance, target) (probe_ssl_earliest_cert_expiry{{job=~"{probes}"}}) '
+                '- time()) / 86400', "{{component}} {{target}}")],
+        unit="d", thresholds=steps((None, RED), (red_days, YELLOW), (CERT_EXPIRY_YELLOW_DAYS, GREEN)),
+        alerts=["TLSCertificateExpiringSoon"], width=8, height=8, graph=False, decimals=0))
 
     dash = dash.with_row(row("Alerts"))
     dash = dash.with_panel(alert_list(

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -224,3 +225,117 @@ def test_the_shipped_catalog_is_valid_and_scrapes_the_connectors_per_implementat
         (["js:7780"], "js", "{{ prometheus_external_labels.environment }}"),  # not templated here
         (["nat:8080"], "nat", "lab")]
     assert [job["job"] for job in plugin.scrape_jobs(catalog, groups) if job["alerting"]] == ["alertmanager"]
+
+
+# --- probes (blackbox jobs) -----------------------------------------------------------------
+
+BLACKBOX = {"job": "blackbox", "role": "blackbox_exporter", "group": "blackbox", "port": 9115,
+            "port_vars": ["blackbox_exporter_listen_address"], "https_vars": ["blackbox_exporter_tls_cert"],
+            "auth": {"username": "prober", "password": "secret", "secret": "blackbox_exporter"}}
+PROBED_CONNECTOR = dict(CONNECTOR, probes=[{"module": "http_health", "variants": {
+    "interledgerjs": {"port": 7780, "port_vars": ["connector_admin_api_port"], "path": "/status"},
+    "native": {"port": 8080, "port_vars": ["connector_health_check_port"], "path": "/health/ready"}}}])
+PROBED_JAEGER = {"job": "jaeger", "group": "jaeger", "port": 8888, "probes": [
+    {"module": "http_2xx", "port": 13133, "port_vars": ["jaeger_health_listen_address"], "path": "/status"},
+    {"module": "tls", "target": "address", "port": 4317, "when_vars": ["jaeger_otlp_tls_cert"]}]}
+
+
+def test_probe_jobs_one_per_module_through_the_prober():
+    groups = {"connectors": ["c1"], "jaeger": ["j1"], "blackbox": ["mon"]}
+    jobs = plugin.scrape_jobs([PROBED_CONNECTOR, PROBED_JAEGER, BLACKBOX], groups)
+    assert [job["job"] for job in jobs] == ["connector", "jaeger", "blackbox", "blackbox_http_health",
+                                            "blackbox_http_2xx", "blackbox_tls"]
+    probe = jobs[3]
+    assert (probe["probe_module"], probe["prober"], probe["path"]) == ("http_health", "blackbox", "/probe")
+    assert probe["hosts"] == ["mon"]
+    # The prober's credentials, written once (by the blackbox job).
+    assert probe["password_file"] == jobs[2]["password_file"] == "/etc/prometheus/secrets/blackbox_exporter.password"
+    assert probe["secret_files"] == [] and len(jobs[2]["secret_files"]) == 1
+    assert all(job["probe_module"] == "" for job in jobs[:3])
+
+
+def test_no_probe_jobs_without_prober_hosts():
+    jobs = plugin.scrape_jobs([PROBED_CONNECTOR, BLACKBOX], {"connectors": ["c1"], "blackbox": []})
+    assert [job["job"] for job in jobs] == ["connector"]
+    jobs = plugin.scrape_jobs([PROBED_CONNECTOR, BLACKBOX], {"connectors": ["c1"], "blackbox": ["m"]},
+                              [{"job": "connector", "probes": []}])
+    assert [job["job"] for job in jobs] == ["connector", "blackbox"]
+
+
+def test_probe_targets_per_variant_at_the_scraped_address():
+    groups = {"connectors": ["c1", "c2"], "blackbox": ["mon"]}
+    hostvars = {"c1": {"connector_admin_api_host": "10.0.1.1", "connector_node_id": "a"},
+                "c2": {"connector_implementation": "native", "ansible_host": "10.0.1.2", "connector_health_check_port": 9080},
+                "mon": {"ansible_host": "10.0.0.1"}}
+    groups_of = plugin.scrape_targets([PROBED_CONNECTOR, BLACKBOX], groups, hostvars, job="blackbox_http_health")
+    assert groups_of == [
+        {"targets": ["http://10.0.1.1:7780/status"],
+         "labels": {"instance": "c1", "nodeId": "a", "environment": "production", "component": "connector",
+                    "prober": "mon", "__tmp_prober_address": "10.0.0.1:9115"}},
+        {"targets": ["http://10.0.1.2:9080/health/ready"],
+         "labels": {"instance": "c2", "nodeId": "c2", "environment": "production", "component": "connector",
+                    "prober": "mon", "__tmp_prober_address": "10.0.0.1:9115"}}]
+
+
+def test_probe_targets_through_every_prober_with_its_scheme_and_when_vars():
+    groups = {"jaeger": ["j1", "j2"], "blackbox": ["m1", "m2"]}
+    hostvars = {"j1": {"jaeger_otlp_tls_cert": "PEM", "jaeger_health_listen_address": "0.0.0.0:14133"}, "j2": {},
+                "m1": {"blackbox_exporter_tls_cert": "PEM"}, "m2": {"blackbox_exporter_listen_address": ":9200"}}
+    targets_of = plugin.scrape_targets([PROBED_JAEGER, BLACKBOX], groups, hostvars)
+    assert [(g["targets"][0], g["labels"]["prober"], g["labels"]["__tmp_prober_address"], g["labels"].get("__scheme__"))
+            for g in targets_of["blackbox_http_2xx"]] == [
+        ("http://j1:14133/status", "m1", "m1:9115", "https"), ("http://j1:14133/status", "m2", "m2:9200", None),
+        ("http://j2:13133/status", "m1", "m1:9115", "https"), ("http://j2:13133/status", "m2", "m2:9200", None)]
+    # Only the host with a certificate gets a tls probe, by address.
+    assert [g["targets"] for g in targets_of["blackbox_tls"]] == [["j1:4317"], ["j1:4317"]]
+
+
+def test_probe_https_vars_and_a_disabled_variant():
+    entry = dict(PROBED_CONNECTOR, probes=[dict(PROBED_CONNECTOR["probes"][0], https_vars=["connector_tls_cert"],
+                                                variants={"interledgerjs": {"port": 7780, "path": "/status"},
+                                                          "native": {"port": 8080, "enabled": False}})])
+    groups = {"connectors": ["c1", "c2"], "blackbox": ["mon"]}
+    hostvars = {"c1": {"connector_tls_cert": "PEM"}, "c2": {"connector_implementation": "native"}, "mon": {}}
+    assert [g["targets"] for g in plugin.scrape_targets([entry, BLACKBOX], groups, hostvars, job="blackbox_http_health")] \
+        == [["https://c1:7780/status"]]
+
+
+def test_scrape_targets_of_scrape_jobs_output_are_the_same():
+    groups = {"connectors": ["c1"], "jaeger": ["j1"], "blackbox": ["mon"]}
+    hostvars = {"c1": {}, "j1": {"jaeger_otlp_tls_cert": "PEM"}, "mon": {}}
+    catalog = [PROBED_CONNECTOR, PROBED_JAEGER, BLACKBOX]
+    jobs = plugin.scrape_jobs(catalog, groups)
+    assert plugin.scrape_targets(jobs, groups, hostvars) == plugin.scrape_targets(catalog, groups, hostvars)
+
+
+@pytest.mark.parametrize("probes, message", [
+    ([{"port": 80}], "needs a blackbox module name"),
+    ([{"module": "http_2xx"}], "has no default port"),
+    ([{"module": "http_2xx", "port": 80, "target": "host"}], "target must be url or address"),
+    ([{"module": "http_2xx", "port": 80, "timeout": "5s"}], "unknown probes[0] field(s) timeout"),
+    ([{"module": "http_2xx", "port": 80, "scheme": "ftp"}], "scheme must be http or https"),
+    ([{"module": "http_2xx", "port": 80, "variants": {"a": {"module": "x"}}}], "unknown probes[0].variants.a field(s) module"),
+    ({"module": "http_2xx"}, "probes must be a list"),
+])
+def test_a_wrong_probe_is_refused(probes, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        plugin.scrape_jobs([dict(NODE, probes=probes)], {"all": ["h1"]})
+
+
+def test_probe_variants_need_the_entrys_variant_var():
+    with pytest.raises(AnsibleFilterError, match="need the entry's variant_var"):
+        plugin.scrape_jobs([dict(NODE, probes=[{"module": "m", "variants": {"a": {"port": 1}}}])], {"all": ["h1"]})
+
+
+def test_a_job_named_like_a_probe_job_is_refused():
+    with pytest.raises(AnsibleFilterError, match="blackbox_http_health is also the probe job"):
+        plugin.scrape_jobs([PROBED_CONNECTOR, BLACKBOX, dict(NODE, job="blackbox_http_health")],
+                           {"connectors": ["c1"], "blackbox": ["m"], "all": ["h1"]})
+
+
+def test_the_shipped_catalog_probes_every_component():
+    catalog = yaml.safe_load(CATALOG_FILE.read_text())["prometheus__scrape_catalog"]
+    probed = {entry["job"]: [probe["module"] for probe in entry.get("probes", [])] for entry in catalog}
+    assert probed["connector"] == ["http_health"]
+    for job in ("prometheus", "alertmanager", "grafana", "jaeger", "otel_collector", "victorialogs", "loki"):
+        assert "http_2xx" in probed[job], job

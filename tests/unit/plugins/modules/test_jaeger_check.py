@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: ilp.observability contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Unit tests of the jaeger_check module, with Jaeger query API and Prometheus answers mocked."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+
+from ansible_collections.ilp.observability.plugins.modules import jaeger_check
+from ansible_collections.ilp.observability.tests.unit.plugins import fakes
+
+MODULE = jaeger_check
+URL = 'http://10.0.0.12:16686'
+PROM = 'http://10.0.0.11:9090'
+NOW = 1795924181.0
+
+
+class Clock(object):
+    @staticmethod
+    def time():
+        return NOW
+
+
+@pytest.fixture
+def run(monkeypatch):
+    monkeypatch.setattr(MODULE, 'time', Clock)
+    return fakes.module_runner(monkeypatch, MODULE)
+
+
+def services(*names):
+    return {'data': list(names), 'total': len(names), 'limit': 0, 'offset': 0, 'errors': None}
+
+
+def traces(count):
+    return {'data': [{'traceID': 'abc%d' % i, 'spans': []} for i in range(count)], 'total': 0, 'errors': None}
+
+
+def vector(*samples):
+    return {'status': 'success', 'data': {'resultType': 'vector', 'result': [
+        {'metric': labels, 'value': [NOW, str(value)]} for labels, value in samples]}}
+
+
+class Both(fakes.RoutedOpenUrl):  # installed as it is by fakes.install_open_url
+    def __init__(self, jaeger_routes, prom_routes=None):  # pylint: disable=super-init-not-called
+        self.jaeger = fakes.RoutedOpenUrl(URL, jaeger_routes)
+        self.prom = fakes.RoutedOpenUrl(PROM, prom_routes or {})
+
+    def __call__(self, url, **kwargs):
+        return (self.prom if url.startswith(PROM) else self.jaeger)(url, **kwargs)
+
+
+def traces_by_service(found):
+    def answer(call):
+        service = urllib.parse.parse_qs(call['query'])['service'][0]
+        return traces(1 if found.get(service) else 0)
+    return answer
+
+
+def test_expected_services_with_recent_traces(run):
+    routes = {('GET', '/api/services'): services('jaeger', 'ilp-connector', 'other'),
+              ('GET', '/api/traces'): traces_by_service({'ilp-connector': True})}
+    fake = fakes.RoutedOpenUrl(URL, routes)
+    outcome, result, dummy = run(dict(url=URL, expected_services=['ilp-connector*'], window='10m'), [fake])
+    assert outcome == 'exit', result['msg']
+    assert result['services'] == ['ilp-connector', 'jaeger', 'other']
+    assert result['recent_traces'] == {'ilp-connector': True}
+    query = urllib.parse.parse_qs(fake.calls[1]['query'])
+    assert query['limit'] == ['1'] and int(query['end'][0]) == int(NOW * 1000000)
+    assert int(query['end'][0]) - int(query['start'][0]) == 600 * 1000000
+    assert result['problems'] == [] and result['ok'] is True
+
+
+def test_missing_service_and_stale_service(run):
+    routes = {('GET', '/api/services'): services('ilp-connector-a', 'ilp-connector-b'),
+              ('GET', '/api/traces'): traces_by_service({'ilp-connector-a': True})}
+    outcome, result, dummy = run(dict(url=URL, expected_services=['ilp-connector-*', 'settlement']),
+                                 [fakes.RoutedOpenUrl(URL, routes)])
+    assert outcome == 'fail'
+    assert result['problems'] == [
+        'no service settlement has sent spans (services known: ilp-connector-a, ilp-connector-b)',
+        'no trace of service ilp-connector-b in the last 15m']
+
+
+def test_no_service_at_all(run):
+    outcome, result, dummy = run(dict(url=URL), [fakes.RoutedOpenUrl(URL, {('GET', '/api/services'): services('jaeger')})])
+    assert outcome == 'fail' and result['problems'] == ['Jaeger knows no service: no spans received']
+
+
+def test_span_rate_from_prometheus(run):
+    both = Both({('GET', '/api/services'): services('ilp-connector')},
+                {('GET', '/api/v1/query'): vector(({'instance': 'mon-2'}, 0), ({'instance': 'mon-3'}, 4.5))})
+    outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM), [both])
+    assert outcome == 'fail'
+    assert result['spans_per_second'] == {'mon-2': 0.0, 'mon-3': 4.5}
+    assert result['problems'] == ['Jaeger mon-2 accepts 0 spans/s over 15m, not above 0']
+    assert 'otelcol_receiver_accepted_spans_total' in urllib.parse.unquote_plus(both.prom.calls[0]['url'])
+
+
+def test_jaeger_not_scraped(run):
+    both = Both({('GET', '/api/services'): services('ilp-connector')}, {('GET', '/api/v1/query'): vector()})
+    outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM, instance='mon-2', fail_on_problems=False), [both])
+    assert outcome == 'exit' and result['ok'] is False
+    assert result['problems'] == ['Prometheus has no otelcol_receiver_accepted_spans_total of job jaeger instance mon-2 '
+                                  '(is Jaeger scraped?)']
+
+
+def test_query_api_answering_an_error(run):
+    error = fakes.http_error(URL + '/api/services', 503, 'Service Unavailable', b'{"errors":[{"msg":"storage"}]}')
+    outcome, result, dummy = run(dict(url=URL), [fakes.RoutedOpenUrl(URL, {('GET', '/api/services'): error})])
+    assert outcome == 'fail'
+    assert 'GET http://10.0.0.12:16686/api/services failed with HTTP 503' in result['msg']
+
+
+def test_invalid_window(run):
+    outcome, result, dummy = run(dict(url=URL, window='a while'), [services()])
+    assert outcome == 'fail' and 'window must be a number with s, m or h' in result['msg']
