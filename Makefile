@@ -13,9 +13,9 @@ export ANSIBLE_FORCE_COLOR ?= false
 export PY_COLORS ?= 0
 # Molecule scenarios run by `make test`, and the mirror programs they need.
 SCENARIOS ?= node_exporter prometheus connector
-TEST_PROGRAMS ?= node_exporter prometheus alertmanager node ilp-connector jaeger otelcol-contrib victorialogs
+TEST_PROGRAMS ?= node_exporter blackbox_exporter prometheus alertmanager node ilp-connector jaeger otelcol-contrib victorialogs
 # The programs site.yml deploys today.
-LAB_PROGRAMS ?= node_exporter prometheus alertmanager node ilp-connector jaeger otelcol-contrib victorialogs
+LAB_PROGRAMS ?= node_exporter blackbox_exporter prometheus alertmanager node ilp-connector jaeger otelcol-contrib victorialogs
 
 .PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules integration package checks molecule test lab lab-destroy bench clean
 
