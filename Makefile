@@ -12,7 +12,7 @@ export ILP_MIRROR_URL ?= http://127.0.0.1:18080
 export ANSIBLE_FORCE_COLOR ?= false
 export PY_COLORS ?= 0
 # Molecule scenarios run by `make test`, and the mirror programs they need.
-SCENARIOS ?= node_exporter prometheus connector
+SCENARIOS ?= stack
 TEST_PROGRAMS ?= node_exporter blackbox_exporter prometheus alertmanager node ilp-connector jaeger otelcol-contrib victorialogs
 # The programs site.yml deploys today.
 LAB_PROGRAMS ?= node_exporter blackbox_exporter prometheus alertmanager node ilp-connector jaeger otelcol-contrib victorialogs

@@ -38,14 +38,14 @@ UPDATE = os.environ.get("ILP_UPDATE_GOLDEN") == "1"
 REMOVED_JOBS = ("alloy",)
 
 
-def connector_scenario_inventory(tmp_path: Path) -> Path:
-    """The connector Molecule scenario's hosts, groups and inventory variables, as an inventory."""
+def stack_scenario_inventory(tmp_path: Path) -> Path:
+    """The full-stack Molecule scenario's hosts, groups and inventory variables, as an inventory."""
     for folder in ("extensions/molecule", "molecule"):
-        scenario = TOP / folder / "connector" / "molecule.yml"
+        scenario = TOP / folder / "stack" / "molecule.yml"
         if scenario.exists():
             break
     else:
-        pytest.fail("the connector Molecule scenario (extensions/molecule/connector/molecule.yml) is missing")
+        pytest.fail("the full-stack Molecule scenario (extensions/molecule/stack/molecule.yml) is missing")
     config = yaml.safe_load(scenario.read_text())
     inventory = config["provisioner"]["inventory"]
     groups: dict = {}
@@ -57,7 +57,7 @@ def connector_scenario_inventory(tmp_path: Path) -> Path:
             groups.setdefault(group, {"hosts": {}})["vars"] = variables
     hosts = dict(inventory.get("host_vars", {}))
     data = {"all": {"vars": inventory.get("group_vars", {}).get("all", {}), "hosts": hosts, "children": groups}}
-    path = tmp_path / "connector-scenario.json"
+    path = tmp_path / "stack-scenario.json"
     path.write_text(json.dumps(data))
     return path
 
@@ -77,16 +77,17 @@ def with_group(inventory, name: str, hosts: list[str]):
 # golden files.
 CASES = {
     "lab": dict(inventory=TOP / "inventories" / "lab"),
-    "connector-scenario": dict(inventory=connector_scenario_inventory),
-    # extensions/molecule/connector/verify.yml: a connector taken out of the scraped group, with
+    "stack-scenario": dict(inventory=stack_scenario_inventory),
+    # extensions/molecule/stack/verify.yml: a connector taken out of the scraped group, with
     # the variable of earlier releases and with prometheus_scrape_jobs.
-    "connector-scenario-without-b": dict(
-        inventory=with_group(connector_scenario_inventory, "connectors_without_b", ["ilp-conn-a"]),
+    "stack-scenario-without-b": dict(
+        inventory=with_group(stack_scenario_inventory, "connectors_without_b", ["ilp-stack-a"]),
         extra={"prometheus_connector_group": "connectors_without_b"}),
-    "connector-scenario-without-b-as-scrape-jobs": dict(
-        inventory=with_group(connector_scenario_inventory, "connectors_without_b", ["ilp-conn-a"]),
-        extra={"prometheus_scrape_jobs": [{"job": "connector", "interval": "5s", "group": "connectors_without_b"}]},
-        golden="connector-scenario-without-b"),
+    "stack-scenario-without-b-as-scrape-jobs": dict(
+        inventory=with_group(stack_scenario_inventory, "connectors_without_b", ["ilp-stack-a"]),
+        extra={"prometheus_scrape_jobs":
+               "{{ molecule_scrape_jobs + [{'job': 'connector', 'group': 'connectors_without_b'}] }}"},
+        golden="stack-scenario-without-b"),
     "secured": dict(inventory=INVENTORIES / "scrape-secured.yml"),
     "native": dict(inventory=INVENTORIES / "scrape-native.yml"),
     "components": dict(inventory=INVENTORIES / "scrape-components.yml"),

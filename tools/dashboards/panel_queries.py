@@ -9,7 +9,7 @@
 The Molecule connector scenario (interledgerjs connectors, scrape interval 5s, no Loki, Grafana,
 blackbox probes or TigerBeetle) would run:
 
-    panel_queries.py --prometheus http://ilp-conn-mon:9090 --dialect interledgerjs --scrape-interval 5s \
+    panel_queries.py --prometheus http://ilp-stack-mon:9090 --dialect interledgerjs --scrape-interval 5s \
         --absent-job loki --absent-job grafana --absent-job blackbox_http_2xx --absent-job blackbox_http_health \
         --absent-job tigerbeetle
 
