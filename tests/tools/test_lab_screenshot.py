@@ -105,15 +105,47 @@ def test_a_plotted_line_counts_and_a_legend_swatch_does_not(tmp_path):
     assert pixels == 100 and columns == 10 < shot.MIN_COLUMNS
 
 
-def _run_main(monkeypatch, tmp_path, pixels, series, capsys):
+def test_rows_above_the_plot_are_not_counted(tmp_path):
+    """The expression editor's syntax colours (above PLOT_TOP in a real page) do not count."""
+    path = write_png(tmp_path / "top.png", picture(line=(20, 180, 3, GREEN)))
+    assert shot.colored_pixels(path, shot.series_colors(1), top=10) == (0, 0)
+    assert shot.colored_pixels(path, shot.series_colors(1), top=4) == (160, 160)
+
+
+# Fragments of the query page's DOM after its scripts ran (chromium --dump-dom), Prometheus 3.16.0.
+CHART_DOM = ('<div class="u-wrap"><div class="u-under"></div><canvas width="1323" height="550"></canvas>'
+             '<div class="u-over" style="left: 42px; top: 17px;"></div></div><table class="u-legend u-inline">'
+             '<tr class="u-series"><th>{job="a"}</th></tr><tr class="u-series"><th>{job="b"}</th></tr></table>')
+ERROR_DOM = ('<div class="m_667c2793 mantine-Alert-body"><div class="m_6a03f287 mantine-Alert-title"><span '
+             'class="m_698f4f23 mantine-Alert-label">Error executing query</span></div><div class="m_7fa78076 '
+             'mantine-Alert-message">invalid parameter &quot;query&quot;: 1:8: parse error: unclosed left '
+             'parenthesis</div></div>')
+EMPTY_DOM = ('<div class="m_6a03f287 mantine-Alert-title"><span class="m_698f4f23 mantine-Alert-label">Empty query '
+             'result</span></div><div class="m_7fa78076 mantine-Alert-message">This query returned no data.</div>')
+
+
+def test_check_dom_counts_the_legend_and_refuses_alerts_or_no_chart():
+    assert shot.check_dom(CHART_DOM) == 2
+    with pytest.raises(shot.CheckFailed, match=r'Error executing query invalid parameter "query": 1:8: parse error'):
+        shot.check_dom(ERROR_DOM)
+    with pytest.raises(shot.CheckFailed, match="Empty query result This query returned no data."):
+        shot.check_dom(EMPTY_DOM)
+    with pytest.raises(shot.CheckFailed, match="no graph"):
+        shot.check_dom("<div id=root></div>")
+
+
+def _run_main(monkeypatch, tmp_path, pixels, series, capsys, dom=None):
     out = tmp_path / "build" / "shot.png"
+    dom = CHART_DOM if dom is None else dom
 
     def fake_screenshot(chromium, url, path, window, budget):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_png(path, pixels)
 
+    monkeypatch.setattr(shot, "PLOT_TOP", 0)  # the small test pictures have no page header
     monkeypatch.setattr(shot, "find_chromium", lambda name: "chromium")
     monkeypatch.setattr(shot, "take_screenshot", fake_screenshot)
+    monkeypatch.setattr(shot, "rendered_page", lambda chromium, url, window, budget: dom)
     monkeypatch.setattr(shot, "query_range", lambda base, expr, seconds: series)
     monkeypatch.setattr(sys, "argv", ["screenshot.py", "--prometheus", "http://h:9090", "--expr", "up",
                                       "--range", "15m", "--out", str(out)])
@@ -126,7 +158,14 @@ def test_main_passes_on_a_plotted_series(monkeypatch, tmp_path, capsys):
     code, out, err = _run_main(monkeypatch, tmp_path, picture(line=(10, 190, 20, GREEN)),
                                [{"metric": {}, "values": [[1, "1"]]}], capsys)
     assert code == 0, err
-    assert "1 series" in out and "360 pixels in series colours over 180 columns" in out
+    assert "1 series" in out and "(2 in the graph's legend)" in out
+    assert "360 pixels in series colours over 180 columns" in out
+
+
+def test_main_fails_when_the_page_shows_an_error(monkeypatch, tmp_path, capsys):
+    code, _out, err = _run_main(monkeypatch, tmp_path, picture(line=(10, 190, 20, GREEN)),
+                                [{"metric": {}, "values": [[1, "1"]]}], capsys, dom=ERROR_DOM)
+    assert code == 1 and "shows an alert instead of a graph: Error executing query" in err
 
 
 def test_main_fails_when_the_query_has_no_data(monkeypatch, tmp_path, capsys):

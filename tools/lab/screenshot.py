@@ -11,13 +11,16 @@ data and draw, and saves the PNG. Then it checks that the picture shows plotted 
 
 1. `/api/v1/query_range` over the same range must return at least one series with samples
    (otherwise: "no data");
-2. the PNG must hold a line in the colour of at least one of the series the graph draws
-   (the UI colours series i with colorPool[i], web/ui/mantine-ui/src/pages/query/colorPool.ts),
+2. the page, rendered again the same way (`--dump-dom`), must hold a uPlot chart and no alert
+   (the UI's "Empty query result", "Error executing query: ..."); its legend's rows are counted;
+3. the PNG, below the page's controls (PLOT_TOP), must hold a line in the colour of at least
+   one of the series the graph draws (the UI colours series i with colorPool[i],
+   web/ui/mantine-ui/src/pages/query/colorPool.ts; greys, which text shares, are left out),
    spread over at least MIN_COLUMNS pixel columns: a plotted line, not a legend swatch.
 
-It prints the PNG's path and one line describing it (series count, coloured pixels, columns),
-and exits 0; on any failure it exits 1 with a message saying which check failed. The PNG is
-written in either case, to look at. The default expression is the ILP connectors' packet rate
+It prints the PNG's path, then one line describing it (series count, legend rows, coloured
+pixels and columns) and exits 0; on any failure it exits 1 with a message saying which check
+failed. The PNG is written in either case, to look at. The default expression is the ILP connectors' packet rate
 (interledgerjs connectors, ilp-connector 23: ilp_connector_incoming_ilp_packets, as the
 ilp:packets:rate1m recording rules of roles/prometheus read it).
 Needs only Python's standard library and a `chromium` (or `chromium-browser`) on PATH or named
@@ -26,6 +29,7 @@ by --chromium.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import re
@@ -49,6 +53,12 @@ VIRTUAL_TIME_MS = 15000
 MIN_COLUMNS = 40
 # Per channel, how far a pixel may be from a series colour (anti-aliasing, sub-pixel lines).
 TOLERANCE = 24
+# Pixels greyer than this (max - min channel) are never series pixels.
+MIN_PIXEL_CHROMA = 16
+# Rows above this (at the default window width) hold the navigation bar, the expression editor
+# (whose syntax colours resemble series colours), the tabs and the range controls; the graph and
+# its legend are below.
+PLOT_TOP = 240
 
 # The light theme's series colours, in order (colorPool.ts, Prometheus 3.16.0); the dark theme
 # lightens each by 0.4 towards white (Mantine's lighten()).
@@ -76,16 +86,20 @@ def parse_duration(text: str) -> float:
     return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
 
+def chroma(rgb) -> int:
+    return max(rgb[0], rgb[1], rgb[2]) - min(rgb[0], rgb[1], rgb[2])
+
+
 def series_colors(count: int) -> list[tuple[int, int, int]]:
-    """The colours of the first `count` series, light and dark theme, leaving out the greys
-    (r = g = b), which text and borders share."""
+    """The colours of the first `count` series, light and dark theme, leaving out those that a
+    grey pixel (text, its anti-aliased edges, grid lines, borders) could match within TOLERANCE:
+    chroma up to 2 * TOLERANCE, such as #808080 or #8080a0."""
     colors = []
     for hexa in COLOR_POOL[:max(count, 1)]:
         rgb = tuple(int(hexa[i:i + 2], 16) for i in (0, 2, 4))
-        if len(set(rgb)) == 1:
-            continue
-        colors.append(rgb)
-        colors.append(tuple(round(c + (255 - c) * 0.4) for c in rgb))
+        for variant in (rgb, tuple(round(c + (255 - c) * 0.4) for c in rgb)):
+            if chroma(variant) > 2 * TOLERANCE and variant not in colors:
+                colors.append(variant)
     return colors
 
 
@@ -125,26 +139,55 @@ def find_chromium(name: str | None) -> str:
                       "or name the browser with --chromium")
 
 
-def take_screenshot(chromium: str, url: str, out: Path, window: tuple[int, int], budget_ms: int) -> None:
-    """Headless Chromium loads url, runs it for budget_ms of virtual time (the app's fetches
-    and drawing finish within it), and writes a window-sized PNG to out."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists():
-        out.unlink()
+def run_chromium(chromium: str, url: str, window: tuple[int, int], budget_ms: int, action: list[str]) -> str:
+    """Headless Chromium loads url with a fresh profile and runs it for budget_ms of virtual time
+    (the app's fetches and drawing finish within it), then does `action` (--screenshot=PATH or
+    --dump-dom). Returns its standard output."""
     with tempfile.TemporaryDirectory(prefix="screenshot-chromium-") as profile:
         cmd = [chromium, "--headless", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
                "--no-default-browser-check", "--disable-extensions", "--mute-audio",
                f"--user-data-dir={profile}", f"--window-size={window[0]},{window[1]}",
                f"--virtual-time-budget={budget_ms}", "--run-all-compositor-stages-before-draw",
-               f"--screenshot={out.resolve()}", url]
+               *action, url]
         if os.geteuid() == 0:
             cmd.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
         try:
             res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         except subprocess.TimeoutExpired as err:
             raise CheckFailed(f"chromium did not finish within 120 s: {url}") from err
-    if res.returncode != 0 or not out.exists():
-        raise CheckFailed(f"chromium wrote no screenshot (exit {res.returncode}): {res.stderr.strip()[-500:]}")
+    if res.returncode != 0:
+        raise CheckFailed(f"chromium failed (exit {res.returncode}): {res.stderr.strip()[-500:]}")
+    return res.stdout
+
+
+def take_screenshot(chromium: str, url: str, out: Path, window: tuple[int, int], budget_ms: int) -> None:
+    """A window-sized PNG of the page at out."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.unlink()
+    run_chromium(chromium, url, window, budget_ms, [f"--screenshot={out.resolve()}"])
+    if not out.exists():
+        raise CheckFailed(f"chromium wrote no screenshot to {out}")
+
+
+def rendered_page(chromium: str, url: str, window: tuple[int, int], budget_ms: int) -> str:
+    """The page's DOM after its scripts ran (--dump-dom)."""
+    return run_chromium(chromium, url, window, budget_ms, ["--dump-dom"])
+
+
+def check_dom(dom: str) -> int:
+    """What the query page shows, from its rendered DOM: an alert (the UI's "Empty query result"
+    or "Error executing query: ...") fails; so does a page without a uPlot chart. Returns the
+    number of series in the chart's legend."""
+    alert = re.search(r'mantine-Alert-title[^>]*>(.*?)</div>\s*(?:<div[^>]*mantine-Alert-message[^>]*>(.*?)</div>)?',
+                      dom, re.S)
+    if alert:
+        text = " ".join(re.sub(r"<[^>]+>", " ", " ".join(g for g in alert.groups() if g)).split())
+        raise CheckFailed(f"the page shows an alert instead of a graph: {html.unescape(text)}")
+    if 'class="u-over"' not in dom:
+        raise CheckFailed("the page shows no graph (no uPlot chart in its DOM): it may not have rendered "
+                          "(raise --virtual-time), or the URL is not a Prometheus 3 query page")
+    return len(re.findall(r'<tr class="u-series', dom))
 
 
 def unfilter(rows: bytes, width: int, height: int, bpp: int) -> list[bytearray]:
@@ -208,15 +251,17 @@ def read_png(path: Path) -> tuple[int, int, int, list[bytearray]]:
     return width, height, bpp, unfilter(zlib.decompress(b"".join(idat)), width, height, bpp)
 
 
-def colored_pixels(path: Path, colors: list[tuple[int, int, int]]) -> tuple[int, int]:
-    """How many pixels of the PNG are within TOLERANCE of one of the colours, and over how many
-    distinct pixel columns they lie."""
+def colored_pixels(path: Path, colors: list[tuple[int, int, int]], top: int = 0) -> tuple[int, int]:
+    """How many pixels of the PNG, from row `top` down, are within TOLERANCE of one of the
+    colours, and over how many distinct pixel columns they lie."""
     width, _height, bpp, rows = read_png(path)
     count, columns = 0, set()
-    for line in rows:
+    for line in rows[top:]:
         for x in range(width):
             i = x * bpp
             r, g, b = line[i], line[i + 1], line[i + 2]
+            if max(r, g, b) - min(r, g, b) < MIN_PIXEL_CHROMA:
+                continue  # grey: text, grid, borders
             for cr, cg, cb in colors:
                 if abs(r - cr) <= TOLERANCE and abs(g - cg) <= TOLERANCE and abs(b - cb) <= TOLERANCE:
                     count += 1
@@ -244,13 +289,15 @@ def main() -> int:
         parser.error(str(err))
     url = graph_url(args.prometheus, args.expr, args.range_text)
     try:
-        take_screenshot(find_chromium(args.chromium), url, args.out, (width, height), args.virtual_time)
+        chromium = find_chromium(args.chromium)
+        take_screenshot(chromium, url, args.out, (width, height), args.virtual_time)
         print(args.out)
         series = query_range(args.prometheus, args.expr, seconds)
         if not series:
             raise CheckFailed(f"no data: /api/v1/query_range returned no series for {args.expr!r} "
                               f"over the last {args.range_text}; the graph is empty")
-        pixels, columns = colored_pixels(args.out, series_colors(len(series)))
+        legend = check_dom(rendered_page(chromium, url, (width, height), args.virtual_time))
+        pixels, columns = colored_pixels(args.out, series_colors(len(series)), PLOT_TOP)
         if columns < MIN_COLUMNS:
             raise CheckFailed(f"no plotted line in the picture: {pixels} pixels in the colours of "
                               f"{len(series)} series over {columns} columns (needs {MIN_COLUMNS}); "
@@ -258,8 +305,9 @@ def main() -> int:
     except CheckFailed as err:
         print(f"screenshot check FAILED: {err} ({url})", file=sys.stderr)
         return 1
-    print(f"{args.out}: {len(series)} series of {args.expr!r} over {args.range_text}, "
-          f"{pixels} pixels in series colours over {columns} columns ({width}x{height})")
+    print(f"{args.out}: {len(series)} series of {args.expr!r} over {args.range_text} "
+          f"({legend} in the graph's legend), {pixels} pixels in series colours over {columns} "
+          f"columns ({width}x{height})")
     return 0
 
 
