@@ -138,7 +138,7 @@ def _run_main(monkeypatch, tmp_path, pixels, series, capsys, dom=None):
     out = tmp_path / "build" / "shot.png"
     dom = CHART_DOM if dom is None else dom
 
-    def fake_screenshot(chromium, url, path, window, budget):
+    def fake_screenshot(_chromium, _url, path, _window, _budget):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_png(path, pixels)
 

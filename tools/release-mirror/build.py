@@ -472,7 +472,9 @@ def build_ui(name: str, ui: dict, src: Path, workdir: Path) -> float:
     log(f"{name}: web UI with node {node_v}")
     for step in ui["steps"]:
         log(f"{name}: ui: {step}")
+        t_step = time.time()
         run(["sh", "-c", step], cwd=src, env=env)
+        log(f"{name}: ui: done in {time.time() - t_step:.0f}s")
     missing = [rel for rel in ui.get("outputs") or [] if not (src / rel).exists()]
     if missing:
         raise SystemExit(f"{name}: the web UI build made no {', '.join(missing)}")
