@@ -4,7 +4,9 @@ modules through the Go module proxy (or, for `source: npm` entries, repacked fro
 package that carries the official build), packed exactly like their upstream release archives.
 A `source: npm-install` entry is an offline bundle instead: `npm ci` of a committed
 package.json + package-lock.json (bundles/<name>/) run with the mirror's own Node.js, packed with
-its node_modules so that a host without registry access only unpacks it.
+its node_modules so that a host without registry access only unpacks it. A Go entry with `ui:`
+builds the module's web UI first (npm/pnpm steps with the mirror's Node.js, in a writable copy of
+the module), the way upstream's Makefile does before compiling with its embed tag.
 
     build.py [--list] [PROGRAM ...]
 
