@@ -738,3 +738,115 @@ def test_smoke_polls_the_main_url_then_every_further_check(monkeypatch):
 
     assert smoke.smoke(FakeHost(), "victorialogs", VICTORIALOGS, PROGRAMS) == "http://127.0.0.1:9428/health"
     assert polled == [("http://127.0.0.1:9428/health", "OK"), ("http://127.0.0.1:9428/select/vmui/", "UI for VictoriaLogs")]
+
+
+PROMETHEUS = PROGRAMS["prometheus"]
+
+
+def test_prometheus_is_built_with_its_web_ui_like_upstreams_makefile():
+    """`make assets` (BUILD_UI=mantine) + `make assets-compress`, then the `builtinassets` tag of
+    .promu.yml: the UI is built with the mirror's Node.js and a pinned pnpm, in the module copy."""
+    ui = PROMETHEUS["ui"]
+    assert "builtinassets" in PROMETHEUS["tags"]
+    assert ui["node"] in PROGRAMS and PROGRAMS[ui["node"]].get("source") == "npm"
+    assert str(PROGRAMS[ui["node"]]["version"]) == "24.21.0", "web/ui/.nvmrc of Prometheus 3.16.0"
+    for binary, ref in ui["tools"].items():
+        name, _, version = ref.rpartition("@")
+        assert name and build.EXACT_VERSION.fullmatch(version), f"{binary}: {ref} is not an exact version"
+    assert ui["dir"] == "web/ui"
+    assert any("pnpm install" in step for step in ui["steps"])
+    assert any("build:mantine-ui" in step for step in ui["steps"])
+    assert ui["steps"][-1] == "bash scripts/compress_assets.sh", "upstream's assets-compress writes embed.go"
+    assert "web/ui/embed.go" in ui["outputs"]
+    # Every @mantine override names the same version (their peers pin each other exactly).
+    assert len(set(ui["workspace"]["overrides"].values())) == 1
+
+
+def test_prometheus_smoke_opens_the_ui_pages():
+    checks = PROMETHEUS["smoke"]["checks"]
+    urls = {c["url"] for c in checks}
+    assert "http://127.0.0.1:9090/query" in urls
+    assert any("<title>" in c["expect"] for c in checks if c["url"].endswith("/query"))
+    assert any("./assets/index-" in c["expect"] for c in checks), "the page loads the built bundle"
+
+
+def test_a_ui_recipe_is_part_of_the_recipe_hash(monkeypatch):
+    node = {"version": "24.0.0", "source": "npm"}
+    monkeypatch.setattr(build, "load_programs", lambda: {"node": node})
+    entry = {"version": "1", "module": "m", "ui": {"node": "node", "steps": ["a"]}}
+    first = build.recipe_hash("x", entry)
+    assert build.recipe_hash("x", dict(entry, ui={"node": "node", "steps": ["b"]})) != first
+    node["version"] = "24.1.0"
+    assert build.recipe_hash("x", entry) != first, "a new Node.js entry rebuilds the UI"
+
+
+def test_merge_workspace_extends_lists_and_merges_mappings(tmp_path):
+    path = tmp_path / "pnpm-workspace.yaml"
+    path.write_text("packages: [a]\nminimumReleaseAgeExclude: [x@1]\nallowBuilds: {esbuild: true}\n"
+                    "minimumReleaseAge: 4320\n")
+    build.merge_workspace(path, {"minimumReleaseAgeExclude": ["y@2", "x@1"], "overrides": {"y": "1"},
+                                 "allowBuilds": {"z": False}})
+    data = yaml.safe_load(path.read_text())
+    assert data == {"packages": ["a"], "minimumReleaseAgeExclude": ["x@1", "y@2"],
+                    "allowBuilds": {"esbuild": True, "z": False}, "minimumReleaseAge": 4320,
+                    "overrides": {"y": "1"}}
+
+
+def _ui_fixture(tmp_path, monkeypatch, steps, outputs):
+    node_bin = tmp_path / "node" / "bin"
+    node_bin.mkdir(parents=True)
+    (node_bin / "node").write_text("#!/bin/sh\necho v24.0.0\n")
+    (node_bin / "node").chmod(0o755)
+    tool = _npm_tarball(tmp_path / "tool.tgz", {"pnpm": (b"#!/bin/sh\necho pnpm \"$@\" >> calls.txt\n", 0o755),
+                                                "package.json": (b"{}", 0o644)})
+    fetched = []
+
+    def fake_fetch(ref, dest):
+        fetched.append(ref)
+        return tool, {}
+
+    monkeypatch.setattr(build, "npm_fetch", fake_fetch)
+    monkeypatch.setattr(build, "node_runtime", lambda spec, workdir: node_bin)
+    monkeypatch.setattr(build, "CACHE", tmp_path / "cache")
+    src = tmp_path / "module-src"
+    (src / "web/ui").mkdir(parents=True)
+    (src / "web/ui/pnpm-workspace.yaml").write_text("packages: [a]\n")
+    ui = {"node": "node", "tools": {"pnpm": "@pnpm/exe.linux-x64@1.2.3"}, "dir": "web/ui",
+          "workspace": {"overrides": {"p": "1.0.0"}}, "steps": steps, "outputs": outputs}
+    return ui, src, fetched
+
+
+def test_build_ui_runs_the_steps_with_the_tools_and_caches_outside_the_tree(tmp_path, monkeypatch):
+    steps = ["cd web/ui && pnpm install", "cd web/ui && CI= pnpm run build",
+             'env > env.txt && command -v node > node.txt && mkdir -p web/ui/static && touch web/ui/embed.go']
+    ui, src, fetched = _ui_fixture(tmp_path, monkeypatch, steps, ["web/ui/embed.go"])
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    assert build.build_ui("prom", ui, src, workdir) >= 0
+    assert fetched == ["@pnpm/exe.linux-x64@1.2.3"]
+    assert (src / "web/ui/calls.txt").read_text().splitlines() == ["pnpm install", "pnpm run build"]
+    assert yaml.safe_load((src / "web/ui/pnpm-workspace.yaml").read_text())["overrides"] == {"p": "1.0.0"}
+    assert (src / "node.txt").read_text().strip() == str(tmp_path / "node/bin/node")
+    env = dict(line.split("=", 1) for line in (src / "env.txt").read_text().splitlines() if "=" in line)
+    assert env["npm_config_store_dir"] == str(tmp_path / "cache/pnpm/store")
+    assert env["XDG_CACHE_HOME"].startswith(str(tmp_path / "cache"))
+
+
+def test_build_ui_fails_when_an_output_is_missing(tmp_path, monkeypatch):
+    ui, src, _fetched = _ui_fixture(tmp_path, monkeypatch, ["true"], ["web/ui/embed.go"])
+    with pytest.raises(SystemExit, match="made no web/ui/embed.go"):
+        build.build_ui("prom", ui, src, tmp_path)
+
+
+def test_build_ui_fails_when_a_step_fails(tmp_path, monkeypatch):
+    ui, src, _fetched = _ui_fixture(tmp_path, monkeypatch, ["exit 3"], [])
+    with pytest.raises(SystemExit, match="command failed"):
+        build.build_ui("prom", ui, src, tmp_path)
+
+
+def test_alertmanager_keeps_its_placeholder_and_says_why():
+    entry = PROGRAMS["alertmanager"]
+    assert "ui/app/dist/index.html" in entry["overlay_files"] and "ui" not in entry
+    text = (TOP / "tools/release-mirror/programs.yml").read_text()
+    block = text[text.index("\nalertmanager:"):text.index("\njaeger:")]
+    assert "package.elm-lang.org" in block

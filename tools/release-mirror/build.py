@@ -4,7 +4,9 @@ modules through the Go module proxy (or, for `source: npm` entries, repacked fro
 package that carries the official build), packed exactly like their upstream release archives.
 A `source: npm-install` entry is an offline bundle instead: `npm ci` of a committed
 package.json + package-lock.json (bundles/<name>/) run with the mirror's own Node.js, packed with
-its node_modules so that a host without registry access only unpacks it.
+its node_modules so that a host without registry access only unpacks it. A Go entry with `ui:`
+builds the module's web UI first (npm/pnpm steps with the mirror's Node.js, in a writable copy of
+the module), the way upstream's Makefile does before compiling with its embed tag.
 
     build.py [--list] [PROGRAM ...]
 
@@ -241,7 +243,8 @@ def recipe_hash(name: str, spec: dict) -> str:
     smoke_test.py), the Go toolchain (for Go builds), and BUILDER_VERSION, bumped whenever a change
     of this script changes what it produces. Other edits of the script rebuild nothing.
     An npm-install bundle also depends on its package.json and package-lock.json and on the
-    recipe of the Node.js entry whose npm installs it."""
+    recipe of the Node.js entry whose npm installs it; an entry with a web UI (`ui:`) on the
+    recipe of the Node.js entry its UI is built with (`ui.node`)."""
     source = spec.get("source", "go")
     go = GO_VERSION if source == "go" else ""
     extra = {}
@@ -250,6 +253,9 @@ def recipe_hash(name: str, spec: dict) -> str:
         extra["bundle"] = {f: hashlib.sha256((folder / f).read_bytes()).hexdigest()
                            for f in ("package.json", "package-lock.json")}
         extra["node"] = recipe_hash(spec["node"], load_programs()[spec["node"]])
+    if spec.get("ui"):
+        # The web UI is built with the mirror's Node.js entry named by `ui.node`.
+        extra["ui_node"] = recipe_hash(spec["ui"]["node"], load_programs()[spec["ui"]["node"]])
     spec = {k: v for k, v in spec.items() if k != "smoke"}
     data = json.dumps({"spec": spec, "builder": BUILDER_VERSION, "go": go, **extra}, sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
@@ -366,17 +372,20 @@ def write_wrapper(name: str, spec: dict, ctx: dict, workdir: Path) -> tuple[dict
         else:
             replaces.append(f"\t{lhs} => {new['Path']} {new.get('Version', '')}".rstrip())
     overlay = spec.get("overlay_files")
-    if overlay:
-        # A writable copy of the module with the files its published zip lacks.
+    if overlay or spec.get("ui"):
+        # A writable copy of the module with the files its published zip lacks (`overlay_files`)
+        # or that a `ui:` build generates (the web UI's bundle and its go:embed list).
         copy = workdir / "module-src"
         shutil.copytree(src_dir, copy)
         for p in copy.rglob("*"):
             p.chmod(p.stat().st_mode | 0o200)
         copy.chmod(copy.stat().st_mode | 0o200)
-        for rel, content in overlay.items():
+        for rel, content in (overlay or {}).items():
             target = copy / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(fmt(content, ctx))
+        if spec.get("ui"):
+            ctx["ui_seconds"] = round(build_ui(name, spec["ui"], copy, workdir), 1)
         replaces.append(f"\t{module} => ./module-src")
         src_dir = copy
     lines += ["require (", *requires, ")", ""]
@@ -400,6 +409,80 @@ def write_wrapper(name: str, spec: dict, ctx: dict, workdir: Path) -> tuple[dict
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(fmt(content, ctx))
     return info, src_dir
+
+
+def merge_workspace(path: Path, changes: dict) -> None:
+    """Merge a `ui.workspace` mapping into a pnpm-workspace.yaml: mappings key by key, lists
+    extended (e.g. minimumReleaseAgeExclude), other values replaced."""
+    data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    data = data or {}
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        elif isinstance(value, list) and isinstance(data.get(key), list):
+            data[key] = data[key] + [v for v in value if v not in data[key]]
+        else:
+            data[key] = value
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def ui_tools(name: str, tools: dict, workdir: Path) -> Path:
+    """The `ui.tools` programs (binary name: `npm-package@exact-version`, the binary being the
+    file of that name at the package's root, e.g. pnpm's native build in @pnpm/exe.linux-x64),
+    fetched from the npm registry and checked against its integrity hash; returns the folder to
+    put on PATH."""
+    bindir = workdir / "ui-tools" / "bin"
+    bindir.mkdir(parents=True)
+    for binary, ref in tools.items():
+        tgz, _meta = npm_fetch(ref, workdir / "ui-tools" / "npm")
+        files = {rel: (data, mode) for rel, data, mode in npm_tree(tgz)}
+        if binary not in files:
+            raise SystemExit(f"{name}: npm package {ref} has no file {binary} at its root")
+        target = bindir / binary
+        target.write_bytes(files[binary][0])
+        target.chmod(0o755)
+    return bindir
+
+
+def ui_env(ui: dict, node_bin: Path, tools_bin: Path) -> dict:
+    """Environment of a `ui:` build's steps: the tools and the mirror's Node.js first on PATH,
+    pnpm's store and its cache, data, state and configuration folders in the mirror's cache (never
+    in the work tree or the user's home), then the entry's `env`."""
+    pnpm = CACHE / "pnpm"
+    env = npm_env(node_bin)
+    env["PATH"] = f"{tools_bin}{os.pathsep}{env['PATH']}"
+    env.update({"npm_config_store_dir": str(pnpm / "store"), "XDG_CACHE_HOME": str(pnpm / "cache"),
+                "XDG_DATA_HOME": str(pnpm / "data"), "XDG_STATE_HOME": str(pnpm / "state"),
+                "XDG_CONFIG_HOME": str(pnpm / "config"), "npm_config_cache": str(CACHE / "npm-cache")})
+    env.update({k: str(v) for k, v in (ui.get("env") or {}).items()})
+    return env
+
+
+def build_ui(name: str, ui: dict, src: Path, workdir: Path) -> float:
+    """For a Go entry with `ui:`: build the module's web UI in the writable copy `src` before
+    the Go build, the way upstream's Makefile does (Prometheus: `make assets assets-compress`).
+    `ui.workspace` is merged into `ui.dir`/pnpm-workspace.yaml first; each of `ui.steps` then
+    runs (`sh -c`, from the module's root) with the Node.js of the entry named by `ui.node` and
+    the `ui.tools` on PATH; every path of `ui.outputs` must exist afterwards. Returns the
+    seconds it took."""
+    t0 = time.time()
+    node_bin = node_runtime({"node": ui["node"]}, workdir)
+    env = ui_env(ui, node_bin, ui_tools(name, ui.get("tools") or {}, workdir))
+    if ui.get("workspace"):
+        merge_workspace(src / ui.get("dir", ".") / "pnpm-workspace.yaml", ui["workspace"])
+    node_v = run([str(node_bin / "node"), "--version"], capture=True).strip()
+    log(f"{name}: web UI with node {node_v}")
+    for step in ui["steps"]:
+        log(f"{name}: ui: {step}")
+        t_step = time.time()
+        run(["sh", "-c", step], cwd=src, env=env)
+        log(f"{name}: ui: done in {time.time() - t_step:.0f}s")
+    missing = [rel for rel in ui.get("outputs") or [] if not (src / rel).exists()]
+    if missing:
+        raise SystemExit(f"{name}: the web UI build made no {', '.join(missing)}")
+    seconds = time.time() - t0
+    log(f"{name}: web UI built in {seconds:.0f}s")
+    return seconds
 
 
 def build_binaries(name: str, spec: dict, ctx: dict, workdir: Path, bindir: Path) -> None:
@@ -781,6 +864,8 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
               "archive": str(archive.relative_to(MIRROR)),
               "archive_bytes": archive.stat().st_size,
               "build_seconds": round(time.time() - t0, 1)}
+    if "ui_seconds" in ctx:
+        result["ui_seconds"] = ctx["ui_seconds"]
     stamp.write_text(json.dumps(result, indent=2) + "\n")
     shutil.rmtree(workdir, ignore_errors=True)
     log(f"{name} {version}: {archive.name} {archive.stat().st_size / 1e6:.1f} MB in {result['build_seconds']}s")
