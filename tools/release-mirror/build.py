@@ -8,6 +8,13 @@ its node_modules so that a host without registry access only unpacks it.
 
     build.py [--list] [PROGRAM ...]
 
+Where each program comes from is chosen first (fetch.py): ILP_RELEASE_DIR (a folder laid out like
+the upstream URL paths) and ILP_RELEASES=upstream (download each upstream release archive and
+its checksum file) fill the mirror without compiling; the rest is built. Entries without a recipe
+(`source: upstream-only`: Grafana, Loki, the VictoriaLogs plugin for Grafana) are reported missing
+when neither provides them. Every run writes <mirror>/index.json: each requested program's
+version, source (built, upstream, folder) and archive, and the missing ones with their reason.
+
 Programs, versions and archive layouts come from programs.yml beside this file. The mirror is
 written to $ILP_CACHE_DIR/mirror (default ~/.cache/ilp-observability/mirror) laid out like the
 upstream download pages, so that a role's download URL only needs its base replaced:
@@ -46,12 +53,18 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import fetch  # noqa: E402  pylint: disable=wrong-import-position
 CACHE = Path(os.environ.get("ILP_CACHE_DIR", Path.home() / ".cache" / "ilp-observability"))
 MIRROR = CACHE / "mirror"
 WORK = CACHE / "mirror-work"
 ARCH = "amd64"
 BUILDER_VERSION = 1
-GO_VERSION = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=False).stdout.strip()
+GO_VERSION = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=False).stdout.strip() \
+    if shutil.which("go") else ""
+# Programs this run took from ILP_RELEASE_DIR or upstream (fetch.select_sources), by name: a
+# bundle's Node.js is taken from here before it would be built.
+PLACED: dict[str, dict] = {}
 
 
 # Modules no recipe may fetch or build, with the reason. A module path is denied when it equals an
@@ -555,7 +568,7 @@ def node_runtime(spec: dict, workdir: Path) -> Path:
     unpacked from its archive into workdir: the node and npm a bundle is installed with."""
     runtime = spec["node"]
     rspec = load_programs()[runtime]
-    archive = MIRROR / build(runtime, rspec)["archive"]
+    archive = MIRROR / (PLACED.get(runtime) or build(runtime, rspec))["archive"]
     dest = workdir / "node-runtime"
     with tarfile.open(archive) as tar:
         tar.extractall(dest, filter="data")
@@ -724,6 +737,8 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
 
 
 def build(name: str, spec: dict, force: bool = False) -> dict:
+    if spec.get("source") == "upstream-only":
+        raise SystemExit(f"{name}: {spec.get('reason', 'no recipe')}: the mirror does not build it")
     version = str(spec["version"])
     ctx = {"version": version, "arch": ARCH, "commit": spec.get("commit", ""),
            "date": "", "epoch": 0}
@@ -732,6 +747,8 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
     rhash = recipe_hash(name, spec)
     # The licence guard runs on every call, cached or not: only go.mod files are fetched for it.
     license_guard(name, spec)
+    # A built archive that a downloaded or folder copy replaced comes back (no rebuild).
+    fetch.Mirror(CACHE, ARCH).restore_built(name, spec)
     if not force and stamp.exists() and json.loads(stamp.read_text()).get("recipe") == rhash:
         log(f"{name} {version}: cached ({outdir})")
         return json.loads(stamp.read_text())
@@ -803,16 +820,29 @@ def main() -> int:
     if unknown:
         log(f"unknown program(s): {', '.join(unknown)}; known: {', '.join(programs)}")
         return 2
+    mode, folder = fetch.settings()
     # One build at a time per cache: a second `make` (another scenario, the lab) waits here
     # and then finds the programs already built.
     CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / "mirror.lock", "w") as lock:
+    mirror = fetch.Mirror(CACHE, ARCH)
+    with open(CACHE / "mirror.lock", "w", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        results = [build(name, programs[name], args.force) for name in wanted]
-    report = MIRROR / "build-report.json"
-    old = json.loads(report.read_text()) if report.exists() else {}
-    old.update({r["program"]: r for r in results})
-    report.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
+        # No index while the mirror changes: a failed run leaves none rather than a stale one.
+        (MIRROR / "index.json").unlink(missing_ok=True)
+        placed, to_build, missing = fetch.select_sources(mirror, wanted, programs, mode, folder)
+        PLACED.update(placed)
+        results = [build(name, programs[name], args.force) for name in to_build]
+        index = fetch.write_index(mirror, wanted, programs, {**placed, **{r["program"]: r for r in results}},
+                                  missing, mode, folder)
+    if results:
+        report = MIRROR / "build-report.json"
+        old = json.loads(report.read_text()) if report.exists() else {}
+        old.update({r["program"]: r for r in results})
+        report.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
+    for name, why in missing.items():
+        print(f"release mirror: {name} {programs[name]['version']} missing: {why}", flush=True)
+    log(f"index: {index} ({len(placed)} taken from the folder or upstream, "
+        f"{len(results)} built, {len(missing)} missing)")
     return 0
 
 
