@@ -84,8 +84,8 @@ def main(argv: list[str]) -> int:
     if index_path.exists():
         index = json.loads(index_path.read_text())
     else:
-        index = {"programs": {}, "missing": {name: f"no {index_path} (run the mirror step first: make mirror)"
-                                            for name in ("grafana", "loki")}}
+        why = f"no {index_path} (run the mirror step first: make mirror)"
+        index = {"programs": {}, "missing": {name: why for name in ("grafana", "loki")}}
     inventory, lines = optional_groups(index, host)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(HEADER.format(index=index_path) + "---\n"
