@@ -455,3 +455,12 @@ def test_lab_without_grafana_and_loki_says_why(tmp_path):
     graph = ansible_inventory_graph(TOP / "inventories/lab", output)
     assert "|--@grafana:\n  |  |--ilp-lab-monitoring" in graph and "@loki" not in graph
     assert "vars" not in yaml.safe_load(output.read_text())["all"]
+
+
+def test_the_upstream_page_is_not_part_of_the_recipe_hash():
+    """Adding or changing `upstream:` rebuilds nothing (a mirror built before it keeps its stamps)."""
+    for name, entry in PROGRAMS.items():
+        if entry.get("source") != "upstream-only":
+            without = {k: v for k, v in entry.items() if k != "upstream"}
+            assert build.recipe_hash(name, entry) == build.recipe_hash(name, without) == \
+                build.recipe_hash(name, dict(entry, upstream="https://example.invalid")), name

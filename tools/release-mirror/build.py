@@ -251,7 +251,7 @@ def bundle_dir(spec: dict) -> Path:
 
 def recipe_hash(name: str, spec: dict) -> str:
     """What a built archive depends on: the program's entry (less `smoke`, which only drives
-    smoke_test.py), the Go toolchain (for Go builds), and BUILDER_VERSION, bumped whenever a change
+    smoke_test.py, and `upstream`, which only says where fetch.py downloads), the Go toolchain (for Go builds), and BUILDER_VERSION, bumped whenever a change
     of this script changes what it produces. Other edits of the script rebuild nothing.
     An npm-install bundle also depends on its package.json and package-lock.json and on the
     recipe of the Node.js entry whose npm installs it."""
@@ -263,7 +263,8 @@ def recipe_hash(name: str, spec: dict) -> str:
         extra["bundle"] = {f: hashlib.sha256((folder / f).read_bytes()).hexdigest()
                            for f in ("package.json", "package-lock.json")}
         extra["node"] = recipe_hash(spec["node"], load_programs()[spec["node"]])
-    spec = {k: v for k, v in spec.items() if k != "smoke"}
+    # Neither the smoke test nor the upstream page (fetch.py's) changes what a build produces.
+    spec = {k: v for k, v in spec.items() if k not in ("smoke", "upstream")}
     data = json.dumps({"spec": spec, "builder": BUILDER_VERSION, "go": go, **extra}, sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
