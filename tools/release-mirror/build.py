@@ -219,7 +219,7 @@ def run(cmd, cwd=None, env=None, capture=False):
     full_env = dict(os.environ)
     full_env.update(env or {})
     res = subprocess.run(cmd, cwd=cwd, env=full_env, text=True,
-                         stdout=subprocess.PIPE if capture else None)
+                         stdout=subprocess.PIPE if capture else None, check=False)
     if res.returncode != 0:
         raise SystemExit(f"command failed ({res.returncode}): {' '.join(map(str, cmd))}")
     return res.stdout if capture else None
@@ -479,7 +479,7 @@ def npm_fetch(ref: str, dest: Path) -> tuple[Path, dict]:
     data = tgz.read_bytes()
     integrity = meta["dist"].get("integrity")
     if integrity:
-        algo, _, want = integrity.split()[0].partition("-")
+        algo, _sep, want = integrity.split()[0].partition("-")
         got = base64.b64encode(hashlib.new(algo, data).digest()).decode()
     else:
         algo, want, got = "sha1", meta["dist"]["shasum"], hashlib.sha1(data).hexdigest()
@@ -517,7 +517,7 @@ def fetch_npm_sources(spec: dict, ctx: dict, workdir: Path) -> tuple[Path, dict,
         target.chmod(mode)
     tarballs = {}
     for source in fmt(spec["archive"]["files"], ctx).values():
-        kind, _, other = source.partition(":")
+        kind, _sep, other = source.partition(":")
         if kind == "npm" and other not in tarballs:
             tarballs[other] = npm_fetch(other, workdir / "npm")[0]
     return src_dir, tarballs, meta
@@ -644,7 +644,7 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
     # (path, data, mode, symlink target or None)
     members: list[tuple[str, bytes, int, str | None]] = []
     for dest, source in fmt(arc["files"], ctx).items():
-        kind, _, ref = source.partition(":")
+        kind, _sep, ref = source.partition(":")
         if kind == "bin":
             path = bindir / ref
             members.append((dest, path.read_bytes(), 0o755, None))
@@ -682,7 +682,7 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
                  if arc["format"] == "tar.gz" else lzma.LZMAFile(raw, "w", preset=9)) as stream, \
                 tarfile.open(fileobj=stream, mode="w") as tar:
             dirs = set()
-            for dest, *_ in members:
+            for dest, *_rest in members:
                 parts = Path(top, dest).parts
                 for i in range(1, len(parts)):
                     dirs.add(Path(*parts[:i]).as_posix())
