@@ -464,3 +464,34 @@ def test_the_upstream_page_is_not_part_of_the_recipe_hash():
             without = {k: v for k, v in entry.items() if k != "upstream"}
             assert build.recipe_hash(name, entry) == build.recipe_hash(name, without) == \
                 build.recipe_hash(name, dict(entry, upstream="https://example.invalid")), name
+
+
+def test_with_loki_the_lab_log_agents_ship_to_both_stores(tmp_path):
+    """The generated file's endpoints, rendered by the otel_collector role's own template (the
+    helper of tests/roles/test_otel_collector_config.py): VictoriaLogs keeps its stream header."""
+    render = load("otel_collector_render", TOP / "tests/roles/test_otel_collector_config.py").render
+    index = write_index(tmp_path / "index.json", {"grafana": GRAFANA, "loki": LOKI}, {})
+    output = tmp_path / "lab-optional-groups.yml"
+    run_optional_groups(index, output)
+    generated = yaml.safe_load(output.read_text())["all"]
+    inventory = {"all": {"vars": {"ilp_environment": "lab"}, "children": {
+        "connectors": {"hosts": {"ilp-lab-connector-1": {"connector_node_id": "connector-1"}}},
+        "victorialogs": {"hosts": {"ilp-lab-monitoring": {}}},
+        **generated["children"]}}}
+    # The helper loads the role's defaults as vars_files, above inventory variables: the file's
+    # variables go in as extra variables here (in a real run role defaults are the lowest).
+    config, _files, _output = render(tmp_path / "render", inventory, generated["vars"], target="ilp-lab-connector-1")
+    exporters = config["exporters"]
+    assert {name: exporter["logs_endpoint"] for name, exporter in exporters.items()} == {
+        "otlp_http/ilp-lab-monitoring-victorialogs": "http://ilp-lab-monitoring:9428/insert/opentelemetry/v1/logs",
+        "otlp_http/ilp-lab-monitoring-loki": "http://ilp-lab-monitoring:3100/otlp/v1/logs"}
+    assert exporters["otlp_http/ilp-lab-monitoring-victorialogs"]["headers"] == {
+        "VL-Stream-Fields": "service.name,host.name,deployment.environment.name,ilp.node_id"}
+
+
+def test_run_sh_passes_the_optional_groups_before_its_site_run():
+    text = (TOP / "tools/lab/run.sh").read_text()
+    generate = 'python3 tools/lab/optional_groups.py "$cache/mirror/index.json" "$optional" ilp-lab-monitoring'
+    run = 'ansible-playbook ilp.observability.site -i inventories/lab -i "$optional" "$@"'
+    assert 'optional="$top/build/lab-optional-groups.yml"' in text
+    assert generate in text and run in text and text.index(generate) < text.index(run)
