@@ -152,9 +152,11 @@ class Mirror:
                 os.replace(there / file_name, here / file_name)
         log(f"{program}: the built archive kept aside is back in the mirror")
 
-    def place(self, program: str, spec: dict, archive: Path, checksums: Path, record: dict) -> dict:
+    def place(self, program: str, spec: dict, archive: Path, checksums: Path, record: dict,
+              link: bool = False) -> dict:
         """Copy a verified archive and its checksum file into the mirror (through temporary
-        names, so a half-copied file is never served) and write the program's stamp."""
+        names, so a half-copied file is never served) and write the program's stamp. With link,
+        a hard link where the file system allows (the download cache: one copy on disk)."""
         parts = names(spec, self.arch)
         outdir = self.root / parts["url_path"]
         self.set_aside_built(program, spec)
@@ -164,7 +166,13 @@ class Mirror:
             if dest.exists() and dest.stat().st_size == src.stat().st_size and sha256_file(dest) == sha256_file(src):
                 continue
             tmp = dest.with_name(dest.name + ".tmp")
-            shutil.copyfile(src, tmp)
+            tmp.unlink(missing_ok=True)
+            try:
+                if not link:
+                    raise OSError("copy")
+                os.link(src, tmp)
+            except OSError:
+                shutil.copyfile(src, tmp)
             os.replace(tmp, dest)
         if parts.get("contents_checksums"):
             # A built archive's list of its own files; not part of a downloaded or folder copy.
@@ -247,7 +255,8 @@ def from_upstream(mirror: Mirror, program: str, spec: dict, timeout: float = 60)
         if digest:
             log(f"{program} {spec['version']}: {parts['archive']} kept from an earlier download, sha256 verified")
             return mirror.place(program, spec, archive, checksums,
-                                {"source": "upstream", "origin": f"{url}/{parts['archive']}", "sha256": digest})
+                                {"source": "upstream", "origin": f"{url}/{parts['archive']}", "sha256": digest}, link=True)
+    log(f"{program} {spec['version']}: downloading {url}/{parts['archive']} and {parts['checksums']}")
     download(f"{url}/{parts['checksums']}", checksums, timeout)
     download(f"{url}/{parts['archive']}", archive, timeout)
     try:
@@ -258,7 +267,7 @@ def from_upstream(mirror: Mirror, program: str, spec: dict, timeout: float = 60)
         raise
     log(f"{program} {spec['version']}: {parts['archive']} downloaded from {url}, sha256 verified")
     return mirror.place(program, spec, archive, checksums,
-                        {"source": "upstream", "origin": f"{url}/{parts['archive']}", "sha256": digest})
+                        {"source": "upstream", "origin": f"{url}/{parts['archive']}", "sha256": digest}, link=True)
 
 
 def missing_reason(spec: dict) -> str:
