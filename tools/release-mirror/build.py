@@ -20,7 +20,7 @@ written to $ILP_CACHE_DIR/mirror (default ~/.cache/ilp-observability/mirror) lai
 upstream download pages, so that a role's download URL only needs its base replaced:
 
     <mirror>/prometheus/node_exporter/releases/download/v1.12.1/node_exporter-1.12.1.linux-amd64.tar.gz
-    <mirror>/oss/release/grafana-12.3.1.linux-amd64.tar.gz
+    <mirror>/grafana/release/13.2.3/grafana_13.2.3_36482603486_linux_amd64.tar.gz   (upstream or folder only)
     <mirror>/ilp-connector/v23.0.2/ilp-connector-23.0.2-bundle.tar.gz
 
 Each program is rebuilt only when its entry in programs.yml (or this script, or for a bundle its
