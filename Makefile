@@ -2,6 +2,8 @@
 #   make lab    the main job: build the lab hosts and run site.yml against inventories/lab
 #   make test   everything CI runs: lint, sanity, unit tests, rule tests, packaging (make checks), beside Molecule
 #   make bench  seconds of a no-op run at 3 and 10 hosts, per extra host, task executions per host
+#   ILP_RELEASES=upstream make lab|test   fill the release mirror from the upstream release pages (seconds; needs internet)
+#   ILP_RELEASE_DIR=/path make lab|test   take the release archives that folder holds (upstream URL layout), build the rest
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV ?= .venv
@@ -11,11 +13,23 @@ export ILP_CACHE_DIR ?= $(HOME)/.cache/ilp-observability
 export ILP_MIRROR_URL ?= http://127.0.0.1:18080
 export ANSIBLE_FORCE_COLOR ?= false
 export PY_COLORS ?= 0
+# Where the release mirror's programs come from (tools/release-mirror/fetch.py, docs/release-mirror.md):
+# unset builds them (the default); ILP_RELEASES=upstream downloads the upstream release archives and
+# checksum files; ILP_RELEASE_DIR=<folder laid out like the upstream URL paths> takes what it holds.
+export ILP_RELEASES ?=
+export ILP_RELEASE_DIR ?=
 # Molecule scenarios run by `make test`, and the mirror programs they need.
 SCENARIOS ?= stack
 TEST_PROGRAMS ?= node_exporter blackbox_exporter prometheus alertmanager node ilp-connector jaeger otelcol-contrib victorialogs
 # The programs site.yml deploys today.
 LAB_PROGRAMS ?= node_exporter blackbox_exporter prometheus alertmanager node ilp-connector jaeger otelcol-contrib victorialogs
+# Requested too by `make lab` and `make test`, never built (AGPL-3.0, and the plugin Grafana needs with
+# VictoriaLogs): present only from ILP_RELEASES=upstream or ILP_RELEASE_DIR, else listed as missing. With
+# them the lab adds Grafana and Loki, and `make test` runs the real-Grafana and real-Loki tests.
+OPTIONAL_PROGRAMS ?= grafana loki victorialogs-datasource
+# Shell lines exporting ILP_GRAFANA_ARCHIVE, ILP_LOKI_ARCHIVE, ILP_GRAFANA_VL_PLUGIN from the mirror's
+# index.json when it holds those archives and the variable is not set already.
+INDEX_ENV = eval "$$($(PY) tools/release-mirror/index_env.py)"
 
 .PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules integration package checks molecule test lab lab-destroy bench clean
 
@@ -71,8 +85,8 @@ package: venv
 	tools/ci/package-test.sh
 
 molecule: venv hosts
-	$(MAKE) mirror TEST_PROGRAMS="$(TEST_PROGRAMS)"
-	for s in $(SCENARIOS); do molecule test -s $$s; done
+	$(MAKE) mirror TEST_PROGRAMS="$(TEST_PROGRAMS) $(OPTIONAL_PROGRAMS)"
+	$(INDEX_ENV); for s in $(SCENARIOS); do molecule test -s $$s; done
 
 # The static checks and the Molecule scenarios run side by side: the scenarios mostly wait on
 # their hosts and timers, so the checks run beside them at a lower priority (nice), and the
@@ -81,14 +95,16 @@ checks: lint sanity unit rules integration package
 
 test: venv hosts
 	@mkdir -p build
-	@rm -f build/checks.rc; ( nice -n 10 $(MAKE) --no-print-directory checks > build/checks.log 2>&1; echo $$? > build/checks.rc ) & \
+	$(MAKE) --no-print-directory mirror TEST_PROGRAMS="$(TEST_PROGRAMS) $(OPTIONAL_PROGRAMS)"
+	@$(INDEX_ENV); env | grep -E '^ILP_(GRAFANA_ARCHIVE|LOKI_ARCHIVE|GRAFANA_VL_PLUGIN)=' || true; \
+	  rm -f build/checks.rc; ( nice -n 10 $(MAKE) --no-print-directory checks > build/checks.log 2>&1; echo $$? > build/checks.rc ) & \
 	  start=$$(date +%s); m=0; $(MAKE) --no-print-directory molecule || m=$$?; \
 	  echo "molecule: exit $$m after $$(( $$(date +%s) - start )) s"; wait; c=$$(cat build/checks.rc); \
 	  echo "==== checks (lint sanity unit rules integration package): exit $$c; their output ===="; \
 	  cat build/checks.log; echo "make test: molecule exit $$m, checks exit $$c"; [ "$$m" = 0 ] && [ "$$c" = 0 ]
 
 lab: venv hosts
-	$(MAKE) mirror TEST_PROGRAMS="$(LAB_PROGRAMS)"
+	$(MAKE) mirror TEST_PROGRAMS="$(LAB_PROGRAMS) $(OPTIONAL_PROGRAMS)"
 	tools/lab/run.sh
 
 lab-destroy:

@@ -40,7 +40,8 @@ def role_default(role: str, key: str):
 
 # Programs a role of another name installs, and the variable that pins them.
 PINS = {"ilp-connector": ("connector", "connector_version"), "node": ("connector", "connector_node_version"),
-        "otelcol-contrib": ("otel_collector", "otel_collector_version")}
+        "otelcol-contrib": ("otel_collector", "otel_collector_version"),
+        "victorialogs-datasource": ("grafana", "grafana_victorialogs_plugin_version")}
 
 
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
@@ -59,6 +60,12 @@ def test_entry_describes_an_upstream_archive(program):
     entry = PROGRAMS[program]
     assert entry["archive"]["format"] in ("tar.gz", "tar.xz", "zip")
     assert "{version}" in entry["url_path"]
+    if entry.get("source") == "upstream-only":
+        # No recipe: only where it comes from and why the mirror does not build it.
+        assert entry["reason"] and entry["upstream"].startswith("https://") and entry["archive"]["checksums"]
+        assert not {"module", "packages", "npm_package", "bundle"} & set(entry)
+        assert "files" not in entry["archive"]
+        return
     if entry.get("source", "go") == "go":
         assert entry["packages"], "a program needs at least one main package"
     elif entry["source"] == "npm-install":

@@ -43,7 +43,12 @@ ansible-galaxy collection build --force --output-path "$cache/lab-build" . >/dev
 ansible-galaxy collection install --force -p "$collections" "$cache"/lab-build/ilp-observability-*.tar.gz >/dev/null
 export ANSIBLE_COLLECTIONS_PATH="$collections:${ANSIBLE_COLLECTIONS_PATH:-$HOME/.ansible/collections}"
 export ANSIBLE_PIPELINING=true ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
-ansible-playbook ilp.observability.site -i inventories/lab "$@"
+# Grafana and Loki join the lab when the release mirror holds their archives (ILP_RELEASES=upstream
+# or ILP_RELEASE_DIR; the default mirror never builds them): a second inventory file puts the
+# monitoring host in their groups. One line per program says what was added, or why not.
+optional="$top/build/lab-optional-groups.yml"
+python3 tools/lab/optional_groups.py "$cache/mirror/index.json" "$optional" ilp-lab-monitoring
+ansible-playbook ilp.observability.site -i inventories/lab -i "$optional" "$@"
 converged=$(date +%s)
 
 # Real ILP payments through both connectors (connector-1's child alice -> connector-2's child

@@ -10,12 +10,19 @@ the module), the way upstream's Makefile does before compiling with its embed ta
 
     build.py [--list] [PROGRAM ...]
 
+Where each program comes from is chosen first (fetch.py): ILP_RELEASE_DIR (a folder laid out like
+the upstream URL paths) and ILP_RELEASES=upstream (download each upstream release archive and
+its checksum file) fill the mirror without compiling; the rest is built. Entries without a recipe
+(`source: upstream-only`: Grafana, Loki, the VictoriaLogs plugin for Grafana) are reported missing
+when neither provides them. Every run writes <mirror>/index.json: each requested program's
+version, source (built, upstream, folder) and archive, and the missing ones with their reason.
+
 Programs, versions and archive layouts come from programs.yml beside this file. The mirror is
 written to $ILP_CACHE_DIR/mirror (default ~/.cache/ilp-observability/mirror) laid out like the
 upstream download pages, so that a role's download URL only needs its base replaced:
 
     <mirror>/prometheus/node_exporter/releases/download/v1.12.1/node_exporter-1.12.1.linux-amd64.tar.gz
-    <mirror>/oss/release/grafana-12.3.1.linux-amd64.tar.gz
+    <mirror>/grafana/release/13.2.3/grafana_13.2.3_36482603486_linux_amd64.tar.gz   (upstream or folder only)
     <mirror>/ilp-connector/v23.0.2/ilp-connector-23.0.2-bundle.tar.gz
 
 Each program is rebuilt only when its entry in programs.yml (or this script, or for a bundle its
@@ -48,12 +55,18 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import fetch  # noqa: E402  pylint: disable=wrong-import-position
 CACHE = Path(os.environ.get("ILP_CACHE_DIR", Path.home() / ".cache" / "ilp-observability"))
 MIRROR = CACHE / "mirror"
 WORK = CACHE / "mirror-work"
 ARCH = "amd64"
 BUILDER_VERSION = 1
-GO_VERSION = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=False).stdout.strip()
+GO_VERSION = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=False).stdout.strip() \
+    if shutil.which("go") else ""
+# Programs this run took from ILP_RELEASE_DIR or upstream (fetch.select_sources), by name: a
+# bundle's Node.js is taken from here before it would be built.
+PLACED: dict[str, dict] = {}
 
 
 # Modules no recipe may fetch or build, with the reason. A module path is denied when it equals an
@@ -208,7 +221,7 @@ def run(cmd, cwd=None, env=None, capture=False):
     full_env = dict(os.environ)
     full_env.update(env or {})
     res = subprocess.run(cmd, cwd=cwd, env=full_env, text=True,
-                         stdout=subprocess.PIPE if capture else None)
+                         stdout=subprocess.PIPE if capture else None, check=False)
     if res.returncode != 0:
         raise SystemExit(f"command failed ({res.returncode}): {' '.join(map(str, cmd))}")
     return res.stdout if capture else None
@@ -240,8 +253,9 @@ def bundle_dir(spec: dict) -> Path:
 
 def recipe_hash(name: str, spec: dict) -> str:
     """What a built archive depends on: the program's entry (less `smoke`, which only drives
-    smoke_test.py), the Go toolchain (for Go builds), and BUILDER_VERSION, bumped whenever a change
-    of this script changes what it produces. Other edits of the script rebuild nothing.
+    smoke_test.py, and `upstream`, which only says where fetch.py downloads), the Go toolchain
+    (for Go builds), and BUILDER_VERSION, bumped whenever a change of this script changes what
+    it produces. Other edits of the script rebuild nothing.
     An npm-install bundle also depends on its package.json and package-lock.json and on the
     recipe of the Node.js entry whose npm installs it; an entry with a web UI (`ui:`) on the
     recipe of the Node.js entry its UI is built with (`ui.node`)."""
@@ -256,7 +270,8 @@ def recipe_hash(name: str, spec: dict) -> str:
     if spec.get("ui"):
         # The web UI is built with the mirror's Node.js entry named by `ui.node`.
         extra["ui_node"] = recipe_hash(spec["ui"]["node"], load_programs()[spec["ui"]["node"]])
-    spec = {k: v for k, v in spec.items() if k != "smoke"}
+    # Neither the smoke test nor the upstream page (fetch.py's) changes what a build produces.
+    spec = {k: v for k, v in spec.items() if k not in ("smoke", "upstream")}
     data = json.dumps({"spec": spec, "builder": BUILDER_VERSION, "go": go, **extra}, sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
@@ -548,7 +563,7 @@ def npm_fetch(ref: str, dest: Path) -> tuple[Path, dict]:
     data = tgz.read_bytes()
     integrity = meta["dist"].get("integrity")
     if integrity:
-        algo, _, want = integrity.split()[0].partition("-")
+        algo, _sep, want = integrity.split()[0].partition("-")
         got = base64.b64encode(hashlib.new(algo, data).digest()).decode()
     else:
         algo, want, got = "sha1", meta["dist"]["shasum"], hashlib.sha1(data).hexdigest()
@@ -586,7 +601,7 @@ def fetch_npm_sources(spec: dict, ctx: dict, workdir: Path) -> tuple[Path, dict,
         target.chmod(mode)
     tarballs = {}
     for source in fmt(spec["archive"]["files"], ctx).values():
-        kind, _, other = source.partition(":")
+        kind, _sep, other = source.partition(":")
         if kind == "npm" and other not in tarballs:
             tarballs[other] = npm_fetch(other, workdir / "npm")[0]
     return src_dir, tarballs, meta
@@ -638,7 +653,7 @@ def node_runtime(spec: dict, workdir: Path) -> Path:
     unpacked from its archive into workdir: the node and npm a bundle is installed with."""
     runtime = spec["node"]
     rspec = load_programs()[runtime]
-    archive = MIRROR / build(runtime, rspec)["archive"]
+    archive = MIRROR / (PLACED.get(runtime) or build(runtime, rspec))["archive"]
     dest = workdir / "node-runtime"
     with tarfile.open(archive) as tar:
         tar.extractall(dest, filter="data")
@@ -713,7 +728,7 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
     # (path, data, mode, symlink target or None)
     members: list[tuple[str, bytes, int, str | None]] = []
     for dest, source in fmt(arc["files"], ctx).items():
-        kind, _, ref = source.partition(":")
+        kind, _sep, ref = source.partition(":")
         if kind == "bin":
             path = bindir / ref
             members.append((dest, path.read_bytes(), 0o755, None))
@@ -751,7 +766,7 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
                  if arc["format"] == "tar.gz" else lzma.LZMAFile(raw, "w", preset=9)) as stream, \
                 tarfile.open(fileobj=stream, mode="w") as tar:
             dirs = set()
-            for dest, *_ in members:
+            for dest, *_rest in members:
                 parts = Path(top, dest).parts
                 for i in range(1, len(parts)):
                     dirs.add(Path(*parts[:i]).as_posix())
@@ -807,6 +822,8 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
 
 
 def build(name: str, spec: dict, force: bool = False) -> dict:
+    if spec.get("source") == "upstream-only":
+        raise SystemExit(f"{name}: {spec.get('reason', 'no recipe')}: the mirror does not build it")
     version = str(spec["version"])
     ctx = {"version": version, "arch": ARCH, "commit": spec.get("commit", ""),
            "date": "", "epoch": 0}
@@ -815,6 +832,8 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
     rhash = recipe_hash(name, spec)
     # The licence guard runs on every call, cached or not: only go.mod files are fetched for it.
     license_guard(name, spec)
+    # A built archive that a downloaded or folder copy replaced comes back (no rebuild).
+    fetch.Mirror(CACHE, ARCH).restore_built(name, spec)
     if not force and stamp.exists() and json.loads(stamp.read_text()).get("recipe") == rhash:
         log(f"{name} {version}: cached ({outdir})")
         return json.loads(stamp.read_text())
@@ -888,16 +907,29 @@ def main() -> int:
     if unknown:
         log(f"unknown program(s): {', '.join(unknown)}; known: {', '.join(programs)}")
         return 2
+    mode, folder = fetch.settings()
     # One build at a time per cache: a second `make` (another scenario, the lab) waits here
     # and then finds the programs already built.
     CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / "mirror.lock", "w") as lock:
+    mirror = fetch.Mirror(CACHE, ARCH)
+    with open(CACHE / "mirror.lock", "w", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        results = [build(name, programs[name], args.force) for name in wanted]
-    report = MIRROR / "build-report.json"
-    old = json.loads(report.read_text()) if report.exists() else {}
-    old.update({r["program"]: r for r in results})
-    report.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
+        # No index while the mirror changes: a failed run leaves none rather than a stale one.
+        (MIRROR / "index.json").unlink(missing_ok=True)
+        placed, to_build, missing = fetch.select_sources(mirror, wanted, programs, mode, folder)
+        PLACED.update(placed)
+        results = [build(name, programs[name], args.force) for name in to_build]
+        index = fetch.write_index(mirror, wanted, programs, {**placed, **{r["program"]: r for r in results}},
+                                  missing, mode, folder)
+    if results:
+        report = MIRROR / "build-report.json"
+        old = json.loads(report.read_text()) if report.exists() else {}
+        old.update({r["program"]: r for r in results})
+        report.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
+    for name, why in missing.items():
+        print(f"release mirror: {name} {programs[name]['version']} missing: {why}", flush=True)
+    log(f"index: {index} ({len(placed)} taken from the folder or upstream, "
+        f"{len(results)} built, {len(missing)} missing)")
     return 0
 
 

@@ -1,0 +1,340 @@
+"""Where each program of the release mirror comes from, chosen before anything is built.
+
+build.py calls select_sources() with the programs it was asked for. Three sources:
+
+- ``folder``: ILP_RELEASE_DIR names a pre-seeded folder laid out like the upstream URL paths
+  (what ``wget -x -nH <url>`` writes: ``<dir>/<url_path>/<archive>`` next to its checksum file).
+  An archive found there is checked against the folder's checksum file and copied into the
+  mirror.
+- ``upstream``: ILP_RELEASES=upstream downloads each program's release archive and its checksum
+  file from its upstream page (programs.yml ``upstream`` + ``url_path``), checks the archive
+  against it and copies both into the mirror. Downloads are kept in
+  $ILP_CACHE_DIR/release-downloads and reused while the archive still matches its checksum file.
+- ``built``: everything else with a recipe is compiled (or packed) by build.py, as before.
+
+Entries with ``source: upstream-only`` have no recipe (Grafana and Loki are AGPL-3.0: never
+fetched, built or run here by this project's own choice); without a folder or upstream copy they
+are listed as missing, with the reason. ILP_RELEASES_UPSTREAM_BASE replaces every entry's upstream
+base (scheme and host): only the tests use it, to point at a loopback HTTP double of the upstream
+pages.
+
+A built archive that an upstream or folder copy replaces in the mirror is moved aside to
+$ILP_CACHE_DIR/mirror-built/<url_path>/ and moved back when a later run builds the program again,
+so switching sources never forces a rebuild.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+MODES = ("build", "upstream")
+GNU_LINE = re.compile(r"^([0-9A-Fa-f]{64})(?:[ \t]+\*?(.+))?$")
+BSD_LINE = re.compile(r"^SHA256 ?\((.+)\) ?= ?([0-9A-Fa-f]{64})$")
+
+
+def log(msg: str) -> None:
+    print(f"[release-mirror] {msg}", file=sys.stderr, flush=True)
+
+
+def context(spec: dict, arch: str) -> dict:
+    """The placeholders of an entry's url_path and archive names."""
+    return {"version": str(spec["version"]), "arch": arch, "build_id": str(spec.get("build_id", "")),
+            "commit": spec.get("commit", "")}
+
+
+def names(spec: dict, arch: str) -> dict:
+    """url_path, archive name, checksum file name (and the optional contents checksum file) of an
+    entry, placeholders filled."""
+    ctx = context(spec, arch)
+    arc = spec["archive"]
+    out = {"url_path": spec["url_path"].format(**ctx), "archive": arc["name"].format(**ctx),
+           "checksums": arc["checksums"].format(**ctx)}
+    if arc.get("contents_checksums"):
+        out["contents_checksums"] = arc["contents_checksums"].format(**ctx)
+    return out
+
+
+def digest_for(text: str, file_name: str) -> str:
+    """The sha256 digest a checksum file gives for file_name: the line whose path ends in that
+    name (GNU `<digest>  <path>` or `<digest> *<path>`, or BSD `SHA256 (<path>) = <digest>`), or
+    the only digest of a one-digest file (Grafana's <archive>.sha256). Empty when none."""
+    single, count = "", 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        gnu, bsd = GNU_LINE.match(line), BSD_LINE.match(line)
+        if not (gnu or bsd):
+            continue
+        digest, path = (gnu.group(1), gnu.group(2)) if gnu else (bsd.group(2), bsd.group(1))
+        count += 1
+        single = digest
+        if path and Path(path.strip()).name == file_name:
+            return digest.lower()
+    return single.lower() if count == 1 else ""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(name: str, archive: Path, checksums: Path, archive_name: str, origin: str) -> str:
+    """Check archive against the checksum file; SystemExit with a clear message when it does not
+    match. Returns the digest."""
+    want = digest_for(checksums.read_text(errors="replace"), archive_name)
+    if not want:
+        raise SystemExit(f"{name}: {checksums.name} from {origin} gives no sha256 digest for {archive_name}; "
+                         "nothing was written to the mirror")
+    got = sha256_file(archive)
+    if got != want:
+        raise SystemExit(f"{name}: {archive_name} from {origin} does not match its checksum file {checksums.name} "
+                         f"(sha256 {got}, the file says {want}); refused, nothing was written to the mirror")
+    return got
+
+
+class Mirror:
+    """The mirror folder and the cache folders beside it."""
+
+    def __init__(self, cache: Path, arch: str):
+        self.cache = cache
+        self.root = cache / "mirror"
+        self.aside = cache / "mirror-built"
+        self.downloads = cache / "release-downloads"
+        self.arch = arch
+
+    def built_stamp(self, program: str) -> str:
+        return f".built-{program}-{self.arch}"
+
+    def fetched_stamp(self, program: str) -> str:
+        return f".fetched-{program}-{self.arch}"
+
+    def files(self, program: str, spec: dict) -> list[str]:
+        """The mirror files of one program: archive, checksum files, stamps."""
+        parts = names(spec, self.arch)
+        listed = [parts["archive"], parts["checksums"], parts.get("contents_checksums", ""),
+                  self.built_stamp(program), self.fetched_stamp(program)]
+        return [f for f in listed if f]
+
+    def set_aside_built(self, program: str, spec: dict) -> None:
+        """Before a downloaded or folder copy goes in: move a built archive (its files and stamp)
+        to mirror-built/<url_path>/, where restore_built finds it again."""
+        rel = names(spec, self.arch)["url_path"]
+        here, there = self.root / rel, self.aside / rel
+        if not (here / self.built_stamp(program)).exists():
+            return
+        there.mkdir(parents=True, exist_ok=True)
+        for file_name in self.files(program, spec):
+            if file_name != self.fetched_stamp(program) and (here / file_name).exists():
+                os.replace(here / file_name, there / file_name)
+        log(f"{program}: the built archive is kept aside in {there}")
+
+    def restore_built(self, program: str, spec: dict) -> None:
+        """Before a build: a built archive moved aside earlier comes back, and the stamp of a
+        downloaded or folder copy goes (the build replaces that copy)."""
+        rel = names(spec, self.arch)["url_path"]
+        here, there = self.root / rel, self.aside / rel
+        (here / self.fetched_stamp(program)).unlink(missing_ok=True)
+        if not (there / self.built_stamp(program)).exists():
+            return
+        here.mkdir(parents=True, exist_ok=True)
+        for file_name in self.files(program, spec):
+            if (there / file_name).exists():
+                os.replace(there / file_name, here / file_name)
+        log(f"{program}: the built archive kept aside is back in the mirror")
+
+    def place(self, program: str, spec: dict, archive: Path, checksums: Path, record: dict,
+              link: bool = False) -> dict:
+        """Copy a verified archive and its checksum file into the mirror (through temporary
+        names, so a half-copied file is never served) and write the program's stamp. With link,
+        a hard link where the file system allows (the download cache: one copy on disk)."""
+        parts = names(spec, self.arch)
+        outdir = self.root / parts["url_path"]
+        self.set_aside_built(program, spec)
+        outdir.mkdir(parents=True, exist_ok=True)
+        for src, dest_name in ((archive, parts["archive"]), (checksums, parts["checksums"])):
+            dest = outdir / dest_name
+            if dest.exists() and dest.stat().st_size == src.stat().st_size and sha256_file(dest) == sha256_file(src):
+                continue
+            tmp = dest.with_name(dest.name + ".tmp")
+            tmp.unlink(missing_ok=True)
+            try:
+                if not link:
+                    raise OSError("copy")
+                os.link(src, tmp)
+            except OSError:
+                shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        if parts.get("contents_checksums"):
+            # A built archive's list of its own files; not part of a downloaded or folder copy.
+            (outdir / parts["contents_checksums"]).unlink(missing_ok=True)
+        result = {"program": program, "version": str(spec["version"]),
+                  "archive": f"{parts['url_path']}/{parts['archive']}",
+                  "checksums": f"{parts['url_path']}/{parts['checksums']}", **record}
+        (outdir / self.fetched_stamp(program)).write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
+    def kept(self, program: str, spec: dict) -> dict | None:
+        """An upstream or folder copy an earlier run left in the mirror, still matching its
+        checksum file: its stamp, else None."""
+        parts = names(spec, self.arch)
+        outdir = self.root / parts["url_path"]
+        stamp = outdir / self.fetched_stamp(program)
+        archive, checksums = outdir / parts["archive"], outdir / parts["checksums"]
+        if not (stamp.exists() and archive.exists() and checksums.exists()):
+            return None
+        try:
+            record = json.loads(stamp.read_text())
+            verify(program, archive, checksums, parts["archive"], "the mirror")
+        except (SystemExit, ValueError):
+            return None
+        return record if record.get("version") == str(spec["version"]) else None
+
+
+def from_folder(mirror: Mirror, program: str, spec: dict, folder: Path) -> dict | None:
+    """The program's archive from the pre-seeded folder, when the folder holds it: checked against
+    the folder's checksum file, then copied into the mirror. None when the folder lacks it."""
+    parts = names(spec, mirror.arch)
+    src = folder / parts["url_path"]
+    archive, checksums = src / parts["archive"], src / parts["checksums"]
+    if not archive.is_file():
+        return None
+    if not checksums.is_file():
+        raise SystemExit(f"{program}: {archive} has no checksum file {checksums.name} beside it in ILP_RELEASE_DIR; "
+                         "refused, nothing was written to the mirror")
+    digest = verify(program, archive, checksums, parts["archive"], f"ILP_RELEASE_DIR ({folder})")
+    log(f"{program} {spec['version']}: {parts['archive']} from {folder}, sha256 verified")
+    return mirror.place(program, spec, archive, checksums,
+                        {"source": "folder", "origin": str(archive), "sha256": digest})
+
+
+def download(url: str, dest: Path, timeout: float) -> None:
+    """Fetch url into dest (through dest.part, renamed once complete)."""
+    part = dest.with_name(dest.name + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    request = urllib.request.Request(url, headers={"User-Agent": "ilp-observability-release-mirror"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response, open(part, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except (urllib.error.URLError, OSError) as exc:
+        part.unlink(missing_ok=True)
+        raise SystemExit(f"could not download {url}: {getattr(exc, 'reason', exc)}. ILP_RELEASES=upstream needs "
+                         "the upstream release pages; unset it to build from the Go modules, or put the "
+                         "archives in ILP_RELEASE_DIR") from None
+    os.replace(part, dest)
+
+
+def upstream_base(spec: dict) -> str:
+    """The entry's upstream base (scheme and host), or the tests' loopback double."""
+    return (os.environ.get("ILP_RELEASES_UPSTREAM_BASE") or spec.get("upstream") or "").rstrip("/")
+
+
+def from_upstream(mirror: Mirror, program: str, spec: dict, timeout: float = 60) -> dict:
+    """The program's upstream archive and checksum file, downloaded into release-downloads (or
+    reused from there while the archive still matches), checked, then copied into the mirror.
+    A mismatch removes the download and stops the run; the mirror is not touched."""
+    parts = names(spec, mirror.arch)
+    base = upstream_base(spec)
+    url = f"{base}/{parts['url_path']}"
+    cache = mirror.downloads / parts["url_path"]
+    archive, checksums = cache / parts["archive"], cache / parts["checksums"]
+    if archive.exists() and checksums.exists():
+        try:
+            digest = verify(program, archive, checksums, parts["archive"], "the download cache")
+        except SystemExit:
+            digest = ""
+        if digest:
+            log(f"{program} {spec['version']}: {parts['archive']} kept from an earlier download, sha256 verified")
+            return mirror.place(program, spec, archive, checksums,
+                                {"source": "upstream", "origin": f"{url}/{parts['archive']}", "sha256": digest}, link=True)
+    log(f"{program} {spec['version']}: downloading {url}/{parts['archive']} and {parts['checksums']}")
+    download(f"{url}/{parts['checksums']}", checksums, timeout)
+    download(f"{url}/{parts['archive']}", archive, timeout)
+    try:
+        digest = verify(program, archive, checksums, parts["archive"], url)
+    except SystemExit:
+        archive.unlink(missing_ok=True)
+        checksums.unlink(missing_ok=True)
+        raise
+    log(f"{program} {spec['version']}: {parts['archive']} downloaded from {url}, sha256 verified")
+    return mirror.place(program, spec, archive, checksums,
+                        {"source": "upstream", "origin": f"{url}/{parts['archive']}", "sha256": digest}, link=True)
+
+
+def missing_reason(spec: dict) -> str:
+    why = spec.get("reason") or "no recipe in the mirror"
+    return f"{why}; set ILP_RELEASES=upstream or put its archive in ILP_RELEASE_DIR"
+
+
+def settings() -> tuple[str, Path | None]:
+    """ILP_RELEASES (build, the default, or upstream) and ILP_RELEASE_DIR (a folder or None)."""
+    mode = (os.environ.get("ILP_RELEASES") or "build").strip().lower()
+    if mode not in MODES:
+        raise SystemExit(f"ILP_RELEASES={mode}: not one of {', '.join(MODES)} (unset means build)")
+    folder = os.environ.get("ILP_RELEASE_DIR") or None
+    if folder and not Path(folder).is_dir():
+        raise SystemExit(f"ILP_RELEASE_DIR={folder}: not a folder")
+    return mode, Path(folder).resolve() if folder else None
+
+
+def select_sources(mirror: Mirror, wanted: list[str], programs: dict, mode: str,
+                   folder: Path | None) -> tuple[dict, list[str], dict]:
+    """Fill the mirror from the folder and upstream first. Returns (results of the programs
+    placed, by name; the programs left to build, in order; missing programs with their reason).
+    Order per program: the folder if it holds the archive; upstream in upstream mode (every entry
+    that has an upstream page); an upstream-only entry a former run left in the mirror; else a
+    build (entries with a recipe) or missing (upstream-only entries)."""
+    placed, to_build, missing = {}, [], {}
+    for program in wanted:
+        spec = programs[program]
+        upstream_only = spec.get("source") == "upstream-only"
+        result = from_folder(mirror, program, spec, folder) if folder else None
+        if result is None and mode == "upstream" and spec.get("upstream"):
+            result = from_upstream(mirror, program, spec)
+        if result is None and upstream_only:
+            result = mirror.kept(program, spec)
+            if result is not None:
+                log(f"{program} {spec['version']}: {result['source']} copy kept in the mirror from an earlier run")
+        if result is not None:
+            placed[program] = result
+        elif upstream_only:
+            missing[program] = missing_reason(spec)
+        else:
+            mirror.restore_built(program, spec)
+            to_build.append(program)
+    return placed, to_build, missing
+
+
+def write_index(mirror: Mirror, wanted: list[str], programs: dict, results: dict, missing: dict,
+                mode: str, folder: Path | None) -> Path:
+    """$ILP_CACHE_DIR/mirror/index.json: what this run provides, program by program."""
+    index = {
+        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "releases": mode,
+        "release_dir": str(folder) if folder else None,
+        "programs": {},
+        "missing": {name: missing[name] for name in wanted if name in missing},
+    }
+    for name in wanted:
+        if name in results:
+            result = results[name]
+            index["programs"][name] = {
+                "version": str(programs[name]["version"]),
+                "source": result.get("source", "built"),
+                "archive": result["archive"],
+            }
+    path = mirror.root / "index.json"
+    mirror.root.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("index.json.tmp")
+    tmp.write_text(json.dumps(index, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
