@@ -495,3 +495,34 @@ def test_run_sh_passes_the_optional_groups_before_its_site_run():
     run = 'ansible-playbook ilp.observability.site -i inventories/lab -i "$optional" "$@"'
     assert 'optional="$top/build/lab-optional-groups.yml"' in text
     assert generate in text and run in text and text.index(generate) < text.index(run)
+
+
+def test_index_keeps_what_an_earlier_run_said_of_programs_not_asked_for(tmp_path):
+    """`build.py prometheus` (make rules, make integration) after the lab's mirror step must not
+    hide the lab's Grafana: entries of programs not asked for are carried over while their
+    archive is in the mirror at the version programs.yml pins; gone archives are dropped."""
+    mirror = fetch.Mirror(tmp_path, ARCH)
+    grafana = names("grafana")
+    loki = names("loki")
+    archive = mirror.root / grafana["url_path"] / grafana["archive"]
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"grafana archive stand-in")
+    version = str(PROGRAMS["grafana"]["version"])
+    previous = {
+        "programs": {
+            "grafana": {"version": version, "source": "folder", "archive": f"{grafana['url_path']}/{grafana['archive']}"},
+            "loki": {"version": str(PROGRAMS["loki"]["version"]), "source": "folder",
+                     "archive": f"{loki['url_path']}/{loki['archive']}"},
+        },
+        "missing": {"victorialogs-datasource": "plugin reason"},
+    }
+    path = fetch.write_index(mirror, ["node_exporter"], PROGRAMS,
+                             {"node_exporter": {"archive": "n/a", "source": "built"}}, {}, "build", None, previous)
+    index = json.loads(path.read_text())
+    assert set(index["programs"]) == {"node_exporter", "grafana"}
+    assert index["programs"]["grafana"]["source"] == "folder"
+    assert index["missing"] == {"victorialogs-datasource": "plugin reason"}
+    # A program asked for again is described by this run alone.
+    path = fetch.write_index(mirror, ["grafana"], PROGRAMS, {}, {"grafana": "AGPL"}, "build", None, previous)
+    assert json.loads(path.read_text())["missing"] == {"grafana": "AGPL", "victorialogs-datasource": "plugin reason"}
+    assert "grafana" not in json.loads(path.read_text())["programs"]

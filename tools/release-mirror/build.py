@@ -915,12 +915,17 @@ def main() -> int:
     with open(CACHE / "mirror.lock", "w", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         # No index while the mirror changes: a failed run leaves none rather than a stale one.
+        # What it said of programs this run does not ask for is carried over (write_index).
+        try:
+            previous = json.loads((MIRROR / "index.json").read_text())
+        except (OSError, ValueError):
+            previous = {}
         (MIRROR / "index.json").unlink(missing_ok=True)
         placed, to_build, missing = fetch.select_sources(mirror, wanted, programs, mode, folder)
         PLACED.update(placed)
         results = [build(name, programs[name], args.force) for name in to_build]
         index = fetch.write_index(mirror, wanted, programs, {**placed, **{r["program"]: r for r in results}},
-                                  missing, mode, folder)
+                                  missing, mode, folder, previous)
     if results:
         report = MIRROR / "build-report.json"
         old = json.loads(report.read_text()) if report.exists() else {}

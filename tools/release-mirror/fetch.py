@@ -315,8 +315,11 @@ def select_sources(mirror: Mirror, wanted: list[str], programs: dict, mode: str,
 
 
 def write_index(mirror: Mirror, wanted: list[str], programs: dict, results: dict, missing: dict,
-                mode: str, folder: Path | None) -> Path:
-    """$ILP_CACHE_DIR/mirror/index.json: what this run provides, program by program."""
+                mode: str, folder: Path | None, previous: dict | None = None) -> Path:
+    """$ILP_CACHE_DIR/mirror/index.json: what this run provides, program by program, plus what the
+    previous index said of programs this run did not ask for (while their archive is still in the
+    mirror at the same version), so that `build.py prometheus` (make rules) does not hide the
+    lab's Grafana or Loki."""
     index = {
         "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "releases": mode,
@@ -332,6 +335,15 @@ def write_index(mirror: Mirror, wanted: list[str], programs: dict, results: dict
                 "source": result.get("source", "built"),
                 "archive": result["archive"],
             }
+    previous = previous or {}
+    for name, entry in (previous.get("programs") or {}).items():
+        if (name not in wanted and name in programs and isinstance(entry, dict)
+                and entry.get("version") == str(programs[name]["version"])
+                and (mirror.root / str(entry.get("archive", ""))).is_file()):
+            index["programs"][name] = entry
+    for name, why in (previous.get("missing") or {}).items():
+        if name not in wanted and name in programs and name not in index["programs"]:
+            index["missing"][name] = why
     path = mirror.root / "index.json"
     mirror.root.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("index.json.tmp")
