@@ -59,8 +59,19 @@ options:
     description:
       - Field (VictoriaLogs) or label (Loki) of the service name; unset means C(service.name) or C(service_name).
     type: str
+  agent_job:
+    description:
+      - Prometheus job of the log agents (the OpenTelemetry Collector), with O(prometheus_url).
+      - A connector writes no line while it has nothing to say (payments that succeed log nothing), so
+        a host whose newest line is older than O(max_age) counts as quiet, not stale, when its agent is
+        up, failed to send no log record within O(max_age) and holds none in its sending queue: then
+        the store has every line the host wrote.
+      - Without O(prometheus_url), every expected host must have a line younger than O(max_age).
+    type: str
+    default: otel_collector
 extends_documentation_fragment:
   - ilp.observability.stack_checks
+  - ilp.observability.stack_checks.prometheus
   - ilp.observability.stack_checks.read_only_attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
@@ -79,6 +90,12 @@ EXAMPLES = r"""
   ilp.observability.logs_check:
     url: http://10.20.0.12:9428
     expected_hosts: "{{ groups['connectors'] }}"
+
+- name: The same, a quiet connector passing when its agent has nothing pending (Prometheus)
+  ilp.observability.logs_check:
+    url: http://10.20.0.12:9428
+    expected_hosts: "{{ groups['connectors'] }}"
+    prometheus_url: http://10.20.0.11:9090
 
 - name: The same in Loki
   ilp.observability.logs_check:
@@ -113,7 +130,11 @@ hosts:
     fresh:
       description: Whether the newest line is younger than O(max_age).
       type: bool
-  sample: {"conn-a": {"newest": "2026-11-29T03:49:41.123Z", "age_seconds": 4.2, "fresh": true}}
+    quiet:
+      description:
+        - Not fresh, but the host's log agent is up with nothing failed or queued (with O(prometheus_url)).
+      type: bool
+  sample: {"conn-a": {"newest": "2026-11-29T03:49:41.123Z", "age_seconds": 4.2, "fresh": true, "quiet": false}}
 http_calls:
   description: HTTP requests sent to the store.
   returned: always
@@ -133,7 +154,9 @@ from ansible_collections.ilp.observability.plugins.module_utils.stack_checks imp
     check_module_kwargs,
     finish,
     get_text,
+    instant_query,
     json_lines,
+    prometheus_client,
 )
 
 RFC3339_RE = re.compile(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$')
@@ -198,6 +221,18 @@ def loki_hosts(api, p, host_field, service_field):
                 for host in sorted(set(known) | set(fresh)))
 
 
+def agents_with_nothing_pending(prometheus, job, seconds):
+    """Instances of the agent job that are up, failed to send no log record in the last
+    ``seconds`` and hold none in their sending queues."""
+    selector = '{job=%s}' % quoted(job)
+    up = set(labels.get('instance') for labels, value in instant_query(prometheus, 'up%s == 1' % selector))
+    failed = dict((labels.get('instance'), value) for labels, value in instant_query(
+        prometheus, 'sum by (instance) (increase(otelcol_exporter_send_failed_log_records_total%s[%ds]))' % (selector, seconds)))
+    queued = dict((labels.get('instance'), value) for labels, value in instant_query(
+        prometheus, 'sum by (instance) (otelcol_exporter_queue_size%s)' % selector))
+    return set(host for host in up if host and failed.get(host, 0) == 0 and queued.get(host, 0) == 0)
+
+
 def main():
     module = AnsibleModule(**check_module_kwargs(dict(
         backend=dict(type='str', choices=['victorialogs', 'loki'], default='victorialogs'),
@@ -207,19 +242,24 @@ def main():
         lookback=dict(type='int', default=3600),
         host_field=dict(type='str'),
         service_field=dict(type='str'),
+        agent_job=dict(type='str', default='otel_collector'),
         fail_on_problems=dict(type='bool', default=True),
-    )))
+    ), prometheus=True))
     p = module.params
     if p['max_age'] < 1 or p['lookback'] < 1:
         module.fail_json(msg='max_age and lookback must be 1 or more seconds, got %s and %s' % (p['max_age'], p['lookback']))
     host_field = p['host_field'] or FIELDS[p['backend']][0]
     service_field = p['service_field'] or FIELDS[p['backend']][1]
 
-    api = None
+    api = prometheus = None
     try:
         api = (LokiAPI if p['backend'] == 'loki' else VictoriaLogsAPI)(p)
+        prometheus = prometheus_client(p)
     except HTTPAPIError as exc:
         api_failure(module, exc, http_calls=0)
+
+    def calls():
+        return api.calls + (prometheus.calls if prometheus is not None else 0)
 
     hosts = {}
     try:
@@ -231,9 +271,21 @@ def main():
         api_failure(module, exc, http_calls=api.calls)
 
     service = p['service_name']
+    stale = [host for host in p['expected_hosts'] or [] if not hosts.get(host, {}).get('fresh')]
+    quiet = set()
+    if stale and prometheus is not None:
+        try:
+            quiet = agents_with_nothing_pending(prometheus, p['agent_job'], p['max_age'])
+        except HTTPAPIError as exc:
+            api_failure(module, exc, http_calls=calls(), hosts=hosts)
+    for host, found in hosts.items():
+        found['quiet'] = not found['fresh'] and host in quiet
     problems = []
     for host in p['expected_hosts'] or []:
         found = hosts.get(host)
+        if host in quiet:
+            hosts.setdefault(host, dict(newest=None, age_seconds=None, fresh=False, quiet=True))
+            continue
         if found is None:
             problems.append('no %s line from %s in the last %ds' % (service, host, p['lookback']))
         elif not found['fresh']:
@@ -248,7 +300,10 @@ def main():
     if not problems:
         summary += ': %s lines younger than %ds from %d host(s)' % (
             service, p['max_age'], len([h for h in hosts.values() if h['fresh']]))
-    finish(module, problems, p['fail_on_problems'], summary, hosts=hosts, http_calls=api.calls)
+        quiet_hosts = sorted(h for h in p['expected_hosts'] or [] if hosts.get(h, {}).get('quiet'))
+        if quiet_hosts:
+            summary += '; quiet, their agents with nothing failed or queued: %s' % ', '.join(quiet_hosts)
+    finish(module, problems, p['fail_on_problems'], summary, hosts=hosts, http_calls=calls())
 
 
 if __name__ == '__main__':

@@ -42,8 +42,8 @@ def test_victorialogs_fresh_and_stale_and_missing_hosts(run):
     outcome, result, dummy = run(dict(url=VL, expected_hosts=['conn-a', 'conn-b', 'conn-c']), [fake])
     assert outcome == 'fail'
     assert result['hosts'] == {
-        'conn-a': {'newest': '2026-11-29T03:49:37.5Z', 'age_seconds': 3.5, 'fresh': True},
-        'conn-b': {'newest': '2026-11-29T03:36:09.123456789Z', 'age_seconds': 811.877, 'fresh': False}}
+        'conn-a': {'newest': '2026-11-29T03:49:37.5Z', 'age_seconds': 3.5, 'fresh': True, 'quiet': False},
+        'conn-b': {'newest': '2026-11-29T03:36:09.123456789Z', 'age_seconds': 811.877, 'fresh': False, 'quiet': False}}
     assert result['problems'] == ['newest ilp-connector line of conn-b is 811s old (more than 300s)',
                                   'no ilp-connector line from conn-c in the last 3600s']
     query = urllib.parse.parse_qs(fake.calls[0]['query'])['query'][0]
@@ -85,8 +85,8 @@ def test_loki_fresh_stale_and_missing(run):
     fake = fakes.RoutedOpenUrl(LOKI, {('GET', '/loki/api/v1/query'): answer})
     outcome, result, dummy = run(dict(url=LOKI, backend='loki', expected_hosts=['conn-a', 'conn-b', 'conn-c']), [fake])
     assert outcome == 'fail'
-    assert result['hosts'] == {'conn-a': {'newest': None, 'age_seconds': None, 'fresh': True},
-                               'conn-b': {'newest': None, 'age_seconds': None, 'fresh': False}}
+    assert result['hosts'] == {'conn-a': {'newest': None, 'age_seconds': None, 'fresh': True, 'quiet': False},
+                               'conn-b': {'newest': None, 'age_seconds': None, 'fresh': False, 'quiet': False}}
     assert result['problems'] == ['no ilp-connector line from conn-b in the last 300s (older ones within 3600s)',
                                   'no ilp-connector line from conn-c in the last 3600s']
     queries = [urllib.parse.parse_qs(c['query'])['query'][0] for c in fake.calls]
@@ -113,3 +113,58 @@ def test_invalid_ages(run):
 ])
 def test_parse_time(text, seconds):
     assert MODULE.parse_time(text) == seconds
+
+
+PROM = 'http://10.0.0.11:9090'
+
+
+def prom_vector(*samples):
+    return {'status': 'success', 'data': {'resultType': 'vector', 'result': [
+        {'metric': labels, 'value': [NOW, str(value)]} for labels, value in samples]}}
+
+
+class StoreAndPrometheus(fakes.RoutedOpenUrl):  # installed as it is by fakes.install_open_url
+    def __init__(self, store_routes, prom_routes):  # pylint: disable=super-init-not-called
+        self.store = fakes.RoutedOpenUrl(VL, store_routes)
+        self.prom = fakes.RoutedOpenUrl(PROM, prom_routes)
+
+    def __call__(self, url, *args, **kwargs):
+        return (self.prom if url.startswith(PROM) else self.store)(url, *args, **kwargs)
+
+
+def agents(call):
+    """conn-b's agent: up, nothing failed or queued; conn-c's: up, 3 records queued; conn-d's: down."""
+    query = urllib.parse.parse_qs(call['query'])['query'][0]
+    if query.startswith('up'):
+        return prom_vector(({'instance': 'conn-b'}, 1), ({'instance': 'conn-c'}, 1))
+    if 'send_failed' in query:
+        return prom_vector(({'instance': 'conn-b'}, 0), ({'instance': 'conn-c'}, 0))
+    return prom_vector(({'instance': 'conn-b'}, 0), ({'instance': 'conn-c'}, 3))
+
+
+def test_quiet_host_passes_when_its_agent_has_nothing_pending(run):
+    """A connector that wrote nothing for 13 minutes is quiet, not stale, when its agent is up with
+    nothing failed or queued; a host whose agent still queues records, or is down, fails."""
+    store = {('GET', '/select/logsql/query'): lines(
+        {'host.name': 'conn-a', 'newest': '2026-11-29T03:49:37.5Z'},
+        {'host.name': 'conn-b', 'newest': '2026-11-29T03:36:09Z'},
+        {'host.name': 'conn-c', 'newest': '2026-11-29T03:36:09Z'})}
+    both = StoreAndPrometheus(store, {('GET', '/api/v1/query'): agents})
+    outcome, result, dummy = run(dict(url=VL, prometheus_url=PROM, expected_hosts=['conn-a', 'conn-b', 'conn-c', 'conn-d']), [both])
+    assert outcome == 'fail'
+    assert result['problems'] == ['newest ilp-connector line of conn-c is 812s old (more than 300s)',
+                                  'no ilp-connector line from conn-d in the last 3600s']
+    assert result['hosts']['conn-b']['quiet'] is True and result['hosts']['conn-a']['quiet'] is False
+    queries = [urllib.parse.parse_qs(c['query'])['query'][0] for c in both.prom.calls]
+    assert queries == ['up{job="otel_collector"} == 1',
+                       'sum by (instance) (increase(otelcol_exporter_send_failed_log_records_total{job="otel_collector"}[300s]))',
+                       'sum by (instance) (otelcol_exporter_queue_size{job="otel_collector"})']
+    assert result['http_calls'] == 4
+
+
+def test_all_quiet_hosts_pass_and_are_named(run):
+    store = {('GET', '/select/logsql/query'): lines({'host.name': 'conn-b', 'newest': '2026-11-29T03:36:09Z'})}
+    both = StoreAndPrometheus(store, {('GET', '/api/v1/query'): agents})
+    outcome, result, dummy = run(dict(url=VL, prometheus_url=PROM, expected_hosts=['conn-b']), [both])
+    assert outcome == 'exit', result['msg']
+    assert 'quiet, their agents with nothing failed or queued: conn-b' in result['msg']
