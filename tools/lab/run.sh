@@ -60,5 +60,41 @@ if command -v node >/dev/null && tool=$(tools/ilp-traffic/install.sh); then
      --packets 20 --amount 1000 --max-seconds 30 --json > "$traffic") || echo "lab: the ILP payments failed, see $traffic"
 fi
 
-python3 tools/lab/report.py inventories/lab/hosts.yml "$traffic" | tee "$top/lab-report.txt"
-echo "lab: converged in $((converged - start)) s (wall time of this command: $(( $(date +%s) - start )) s)"
+# The collection's validate playbook against the lab, after the payments (their spans and log
+# lines are fresh). Its JSON output gives the report its status table; a failed check makes
+# this command fail, after the report.
+validate="$cache/lab-validate.json"
+validate_rc=0 validate_start=$(date +%s)
+env -u ANSIBLE_CALLBACKS_ENABLED ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json \
+  ansible-playbook ilp.observability.validate -i inventories/lab -e validate_wait=60 > "$validate" || validate_rc=$?
+validate_seconds=$(( $(date +%s) - validate_start ))
+
+# A headless screenshot of the connectors' packet rate in Prometheus' UI (the counter behind
+# the dashboards' packet panels and the ilp:packets:* rules), when tools/lab/screenshot.py exists.
+png=build/lab-connector-packet-rate.png
+packet_rate='sum by (nodeId, result) (rate(ilp_connector_incoming_ilp_packets{job="connector"}[1m]))'
+if [ -f tools/lab/screenshot.py ]; then
+  mkdir -p build && rm -f "$png"
+  shot_rc=0
+  prometheus=$(python3 tools/lab/report.py inventories/lab/hosts.yml --base-url Prometheus) &&
+    python3 tools/lab/screenshot.py --prometheus "$prometheus" --expr "$packet_rate" --out "$png" || shot_rc=$?
+  if [ "$shot_rc" = 0 ]; then
+    shot=(--screenshot "$top/$png" --screenshot-status "($packet_rate)")
+  elif [ -f "$png" ]; then
+    shot=(--screenshot "$top/$png" --screenshot-status "FAIL: no plotted data (screenshot.py exit $shot_rc)")
+  else
+    shot=(--screenshot-status "FAIL: no screenshot, tools/lab/screenshot.py exit $shot_rc")
+  fi
+else
+  shot=(--screenshot-status "no screenshot: tools/lab/screenshot.py does not exist yet")
+fi
+
+report_rc=0
+python3 tools/lab/report.py inventories/lab/hosts.yml "$traffic" --validate "$validate" --validate-rc "$validate_rc" \
+  "${shot[@]}" | tee "$top/lab-report.txt" || report_rc=$?
+echo "lab: converged in $((converged - start)) s, validate $validate_seconds s (wall time of this command: $(( $(date +%s) - start )) s)"
+if [ "$validate_rc" != 0 ]; then
+  echo "lab: validate failed (ansible-playbook exit $validate_rc), see its table above; its output: $validate"
+  exit 1
+fi
+exit "$report_rc"
