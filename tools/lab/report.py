@@ -90,7 +90,7 @@ PLACEHOLDERS = [b"not the Jaeger UI", b"Error opening React index.html"]
 
 
 @dataclass
-class Endpoint:
+class Endpoint:  # pylint: disable=too-many-instance-attributes; one row of the table, its cells
     """One row of the UI and API table."""
     component: str
     kind: str
@@ -103,10 +103,12 @@ class Endpoint:
 
 
 def docker(*args: str) -> str:
+    """The output of a docker command."""
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
 
 
 def inventory(path: str) -> dict:
+    """The inventory as ansible-inventory --list gives it (variables not templated)."""
     out = subprocess.run(["ansible-inventory", "-i", path, "--list"], check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out)
@@ -139,6 +141,7 @@ def role_defaults(role: str, roles: Path = TOP / "roles") -> dict:
 
 
 def templated(value) -> bool:
+    """Whether an inventory value is a template (ansible-inventory does not render them)."""
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
@@ -161,11 +164,33 @@ def variable(name: str, hostvars: dict, defaults: dict):
 
 
 def first_user(users) -> tuple[str, str] | None:
+    """The first user and password of a basic auth users mapping, when literal."""
     if isinstance(users, dict) and users:
         user, password = next(iter(users.items()))
         if not templated(user) and isinstance(password, str) and not templated(password):
             return str(user), password
     return None
+
+
+def endpoint_url(listen, path: str, https: bool, address: str) -> str:
+    """The URL of a service listening on `listen` (its own address if bound to one this machine
+    can reach, else the host's `address`)."""
+    bound, port = listen_host_port(listen)
+    if bound and not bound.startswith("127.") and bound != "::1":
+        address = bound
+    address = f"[{address}]" if ":" in address else address
+    return f"{'https' if https else 'http'}://{address}:{port}{path}"
+
+
+def host_row(entry: tuple, host: str, hvars: dict, defaults: dict, address: str) -> Endpoint:
+    """The row of one ENDPOINTS entry on one host."""
+    component, kind, port_var, path, tls_var, auth_var = entry[1], entry[2], entry[4], entry[5], entry[6], entry[7]
+    listen = variable(port_var, hvars, defaults)
+    if port_var == "grafana_listen_port":
+        listen = f"{variable('grafana_listen_address', hvars, defaults)}:{listen}"
+    https = bool(tls_var and variable(tls_var, hvars, defaults))
+    auth = first_user(variable(auth_var, hvars, defaults)) if auth_var else None
+    return Endpoint(component, kind, host, endpoint_url(listen, path, https, address), auth)
 
 
 def endpoints(inv: dict, addresses: dict[str, str], roles: Path = TOP / "roles") -> list[Endpoint]:
@@ -174,37 +199,16 @@ def endpoints(inv: dict, addresses: dict[str, str], roles: Path = TOP / "roles")
     hostvars = (inv.get("_meta") or {}).get("hostvars", {})
     # The log agent runs on every host when the inventory has a log store (playbooks/otel_collector.yml).
     groups["logagent"] = groups["all"] if groups.get("loki") or groups.get("victorialogs") else []
-    cache: dict[str, dict] = {}
-
-    def defaults_of(role: str) -> dict:
-        if role not in cache:
-            cache[role] = role_defaults(role, roles)
-        return cache[role]
-
-    def url(host: str, listen, path: str, https: bool) -> str:
-        bound, port = listen_host_port(listen)
-        address = addresses.get(host, host) if not bound or bound.startswith("127.") or bound == "::1" else bound
-        address = f"[{address}]" if ":" in address else address
-        return f"{'https' if https else 'http'}://{address}:{port}{path}"
-
-    rows = []
-    for group, component, kind, role, port_var, path, tls_var, auth_var in ENDPOINTS:
-        defaults = defaults_of(role)
-        for host in groups.get(group, []):
-            hvars = hostvars.get(host, {})
-            listen = variable(port_var, hvars, defaults)
-            if port_var == "grafana_listen_port":
-                listen = f"{variable('grafana_listen_address', hvars, defaults)}:{listen}"
-            https = bool(tls_var and variable(tls_var, hvars, defaults))
-            auth = first_user(variable(auth_var, hvars, defaults)) if auth_var else None
-            rows.append(Endpoint(component, kind, host, url(host, listen, path, https), auth))
-    defaults = defaults_of("connector")
+    defaults = {role: role_defaults(role, roles) for role in {entry[3] for entry in ENDPOINTS} | {"connector"}}
+    rows = [host_row(entry, host, hostvars.get(host, {}), defaults[entry[3]], addresses.get(host, host))
+            for entry in ENDPOINTS for host in groups.get(entry[0], [])]
     for host in groups.get("connectors", []):
         hvars = hostvars.get(host, {})
-        implementation = variable("connector_implementation", hvars, defaults) or "interledgerjs"
+        implementation = variable("connector_implementation", hvars, defaults["connector"]) or "interledgerjs"
         for kind, port_var, path in CONNECTOR_ENDPOINTS.get(implementation, CONNECTOR_ENDPOINTS["interledgerjs"]):
-            path = path or variable("connector_metrics_path", hvars, defaults) or "/metrics"
-            rows.append(Endpoint("ilp-connector", kind, host, url(host, variable(port_var, hvars, defaults), path, False)))
+            path = path or variable("connector_metrics_path", hvars, defaults["connector"]) or "/metrics"
+            listen = variable(port_var, hvars, defaults["connector"])
+            rows.append(Endpoint("ilp-connector", kind, host, endpoint_url(listen, path, False, addresses.get(host, host))))
     return rows
 
 
@@ -244,6 +248,7 @@ def judge(row: Endpoint, status: str, body: bytes) -> Endpoint:
 def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     """Columns padded to their widest cell, the last one not padded."""
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers) - 1)]
+
     def line(cells):
         return " | ".join([*(f"{str(c):<{w}}" for c, w in zip(cells, widths)), str(cells[-1])]).rstrip()
     return [line(headers), "-+-".join(["-" * w for w in widths] + ["-" * max(6, len(headers[-1]))]),
@@ -251,8 +256,29 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def endpoint_table(rows: list[Endpoint]) -> list[str]:
+    """The UI and API table's lines."""
     return table(["component", "kind", "host", "URL", "HTTP", "result", "note"],
                  [[r.component, r.kind, r.host, r.url, r.status, r.result, r.note] for r in rows])
+
+
+def validate_results(data: dict) -> tuple[list[str], str, list[str]]:
+    """From validate.yml's JSON output: the table's lines, the failure message, and what else
+    failed (a task that stopped the playbook before its table)."""
+    table_lines: list[str] = []
+    failure = ""
+    errors = []
+    for task in (task for play in data.get("plays", []) for task in play.get("tasks", [])):
+        name = task.get("task", {}).get("name", "")
+        for host, result in (task.get("hosts") or {}).items():
+            message = " ".join(str(result.get("msg", "")).split())
+            if name == "Show the status of every check" and isinstance(result.get("msg"), list):
+                table_lines = result["msg"]
+            elif name == "Fail naming every failed component" and result.get("failed"):
+                failure = message
+            elif result.get("unreachable") or (result.get("failed") and not name.startswith("Check")):
+                # The checks' failures are the table's rows; anything else stopped the playbook.
+                errors.append(f"{name} on {host}: {message}")
+    return table_lines, failure, errors
 
 
 def validate_section(path: str, exit_code: int | None) -> list[str]:
@@ -264,20 +290,7 @@ def validate_section(path: str, exit_code: int | None) -> list[str]:
         data = json.loads(text[text.index("{"):])
     except (OSError, ValueError):
         return [f"validate (playbooks/validate.yml): FAILED{rc_text}, no JSON result in {path}"]
-    table_lines: list[str] = []
-    failure = ""
-    errors = []
-    for play in data.get("plays", []):
-        for task in play.get("tasks", []):
-            name = task.get("task", {}).get("name", "")
-            for host, result in (task.get("hosts") or {}).items():
-                if name == "Show the status of every check" and isinstance(result.get("msg"), list):
-                    table_lines = result["msg"]
-                elif name == "Fail naming every failed component" and result.get("failed"):
-                    failure = " ".join(str(result.get("msg", "")).split())
-                elif result.get("unreachable") or (result.get("failed") and not name.startswith("Check")):
-                    # The checks' failures are the table's rows; anything else stopped the playbook.
-                    errors.append(f"{name} on {host}: {' '.join(str(result.get('msg', '')).split())}")
+    table_lines, failure, errors = validate_results(data)
     passed = exit_code == 0 if exit_code is not None else not failure and not errors and bool(table_lines)
     out = [f"validate (playbooks/validate.yml): {'PASSED' if passed else 'FAILED'}{rc_text}"]
     out += [f"  {line}" for line in table_lines] or ["  (no status table: the playbook stopped before it)"]
@@ -288,6 +301,7 @@ def validate_section(path: str, exit_code: int | None) -> list[str]:
 
 
 def query(base: str, promql: str) -> list:
+    """The result of an instant PromQL query."""
     url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
     with urllib.request.urlopen(url, timeout=5) as resp:
         return json.load(resp)["data"]["result"]
@@ -350,6 +364,7 @@ def prometheus_summary(base: str) -> list[str]:
 
 
 def get_json(url: str, timeout: float = 10):
+    """The JSON document at a URL."""
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return json.load(resp)
 
@@ -365,6 +380,7 @@ def jaeger_traces(base: str) -> dict[str, dict]:
 
 
 def trace_services(trace: dict) -> list[str]:
+    """The services of a trace's spans."""
     processes = trace.get("processes") or {}
     return sorted({processes.get(span.get("processID"), {}).get("serviceName", "?") for span in trace.get("spans", [])})
 
@@ -441,6 +457,7 @@ def base_of(rows: list[Endpoint], component: str, kind: str) -> str | None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("inventory", nargs="?", default="inventories/lab/hosts.yml")
     parser.add_argument("traffic", nargs="?", default="", help="tools/ilp-traffic's --json summary")
@@ -453,56 +470,65 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    inv = inventory(args.inventory)
-    hosts = sorted((inv.get("_meta") or {}).get("hostvars", {}).keys())
+def lab_addresses(hosts: list[str]) -> dict[str, str]:
+    """Each host's address on the project network (ILP_TEST_NETWORK), from docker."""
     network = os.environ.get("ILP_TEST_NETWORK", "ilp-observability")
     addresses = {}
     for host in hosts:
-        nets = json.loads(docker("inspect", host))[0]["NetworkSettings"]["Networks"]
-        addresses[host] = (nets.get(network) or next(iter(nets.values()), {})).get("IPAddress", "?") if nets else "?"
-    rows = endpoints(inv, addresses)
-    if args.base_url:
-        base = next((base_of(rows, args.base_url, kind) for kind in ("api", "ui", "health", "metrics")
-                     if base_of(rows, args.base_url, kind)), None)
-        print(base or "")
-        return 0 if base else 1
+        nets = json.loads(docker("inspect", host))[0]["NetworkSettings"]["Networks"] or {}
+        addresses[host] = (nets.get(network) or next(iter(nets.values()), {})).get("IPAddress", "?")
+    return addresses
 
-    lines = ["", "ilp.observability lab", "=" * 21]
-    for host in hosts:
+
+def host_lines(addresses: dict[str, str]) -> list[str]:
+    """One line per host: address, Debian release, the collection's active services."""
+    lines = []
+    for host, address in addresses.items():
         release = docker("exec", host, "cat", "/etc/debian_version").strip()
         states = subprocess.run(["docker", "exec", host, "systemctl", "is-active", *UNITS],
                                 check=False, capture_output=True, text=True).stdout.split()
         active = [unit for unit, state in zip(UNITS, states) if state == "active"]
-        lines.append(f"{host}  {addresses[host]}  (Debian {release})  active: {', '.join(active) or 'none'}")
+        lines.append(f"{host}  {address}  (Debian {release})  active: {', '.join(active) or 'none'}")
+    return lines
 
+
+def summaries(rows: list[Endpoint], traffic_file: str) -> list[str]:
+    """What Prometheus, VictoriaLogs and Jaeger hold, where the inventory has them."""
+    lines = []
+    for component, summary in [("Prometheus", lambda base: prometheus_summary(base) + traffic_summary(base, traffic_file)),
+                               ("VictoriaLogs", victorialogs_summary),
+                               ("Jaeger", lambda base: jaeger_summary(base, traffic_file))]:
+        base = base_of(rows, component, "api")
+        if base:
+            lines += ["", component] + summary(base)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the report; 1 when an API, health or metrics URL fails."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    inv = inventory(args.inventory)
+    addresses = lab_addresses(sorted((inv.get("_meta") or {}).get("hostvars", {}).keys()))
+    rows = endpoints(inv, addresses)
+    if args.base_url:
+        base = next(filter(None, (base_of(rows, args.base_url, kind) for kind in ("api", "ui", "health", "metrics"))), None)
+        print(base or "")
+        return 0 if base else 1
+
+    lines = ["", "ilp.observability lab", "=" * 21, *host_lines(addresses)]
     for row in rows:
         judge(row, *fetch(row.url, row.auth))
-
-    base = base_of(rows, "Prometheus", "api")
-    if base:
-        lines += ["", "Prometheus"] + prometheus_summary(base) + traffic_summary(base, args.traffic)
-    base = base_of(rows, "VictoriaLogs", "api")
-    if base:
-        lines += ["", "VictoriaLogs"] + victorialogs_summary(base)
-    base = base_of(rows, "Jaeger", "api")
-    if base:
-        lines += ["", "Jaeger"] + jaeger_summary(base, args.traffic)
-
+    lines += summaries(rows, args.traffic)
     if args.screenshot or args.screenshot_status:
         lines += ["", "Screenshot of the connectors' packet rate (tools/lab/screenshot.py)",
-                  f"    {args.screenshot or ''}{'  ' if args.screenshot and args.screenshot_status else ''}"
-                  f"{args.screenshot_status}"]
+                  "    " + "  ".join(filter(None, [args.screenshot, args.screenshot_status]))]
     if args.validate:
         lines += [""] + validate_section(args.validate, args.validate_rc)
 
     failed_ui = [r for r in rows if r.kind == "ui" and r.result != "OK"]
     failed = [r for r in rows if r.kind != "ui" and r.result != "OK"]
     lines += ["", f"UIs and APIs ({len(rows)} URLs, {len(failed)} API/health/metrics and {len(failed_ui)} UI failing;"
-              " open them from this machine)"]
-    lines += endpoint_table(rows)
-    lines.append("")
+              " open them from this machine)", *endpoint_table(rows), ""]
     print("\n".join(lines))
     return 1 if failed else 0
 
