@@ -155,7 +155,7 @@ def test_judge_real_answers(server, request_, expected):
 def test_unreachable_is_a_fail():
     row = report.Endpoint("x", "api", "h", "http://127.0.0.1:9/")
     report.judge(row, *report.fetch(row.url, timeout=2))
-    assert row.status.startswith("unreachable") and row.result == "FAIL"
+    assert (row.status, row.result) == ("-", "FAIL") and row.note.startswith("unreachable (")
 
 
 def test_endpoint_table_pads_columns():

@@ -234,8 +234,10 @@ def fetch(url: str, auth: tuple[str, str] | None = None, timeout: float = 5) -> 
 def judge(row: Endpoint, status: str, body: bytes) -> Endpoint:
     """OK for a 2xx answer, FAIL otherwise; a UI page that is a placeholder or says its assets
     are missing is a FAIL whatever its status."""
-    row.status = status
+    row.status = status if status.isdigit() else "-"
     row.result = "OK" if status.isdigit() and 200 <= int(status) < 300 else "FAIL"
+    if not status.isdigit():  # no HTTP answer: why, in the note
+        row.note = status
     if row.kind == "ui" and any(marker in body for marker in PLACEHOLDERS):
         row.result, row.note = "FAIL", "built without the UI assets" + (", placeholder page" if row.result == "OK" else "")
     elif row.kind == "ui" and status == "404":
