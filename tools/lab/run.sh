@@ -71,19 +71,25 @@ validate_seconds=$(( $(date +%s) - validate_start ))
 
 # A headless screenshot of the connectors' packet rate in Prometheus' UI (the counter behind
 # the dashboards' packet panels and the ilp:packets:* rules), when tools/lab/screenshot.py exists.
+# Its last line (what the picture shows, or which check failed) goes into the report.
 png=build/lab-connector-packet-rate.png
 packet_rate='sum by (nodeId, result) (rate(ilp_connector_incoming_ilp_packets{job="connector"}[1m]))'
 if [ -f tools/lab/screenshot.py ]; then
   mkdir -p build && rm -f "$png"
-  shot_rc=0
-  prometheus=$(python3 tools/lab/report.py inventories/lab/hosts.yml --base-url Prometheus) &&
-    python3 tools/lab/screenshot.py --prometheus "$prometheus" --expr "$packet_rate" --out "$png" || shot_rc=$?
-  if [ "$shot_rc" = 0 ]; then
-    shot=(--screenshot "$top/$png" --screenshot-status "($packet_rate)")
-  elif [ -f "$png" ]; then
-    shot=(--screenshot "$top/$png" --screenshot-status "FAIL: no plotted data (screenshot.py exit $shot_rc)")
+  shot_rc=0 shot_out=
+  if prometheus=$(python3 tools/lab/report.py inventories/lab/hosts.yml --base-url Prometheus); then
+    shot_out=$(python3 tools/lab/screenshot.py --prometheus "$prometheus" --expr "$packet_rate" --out "$png" 2>&1) || shot_rc=$?
+    printf '%s\n' "$shot_out"
   else
-    shot=(--screenshot-status "FAIL: no screenshot, tools/lab/screenshot.py exit $shot_rc")
+    shot_rc=1 shot_out="the inventory has no Prometheus"
+  fi
+  shot_line=$(printf '%s\n' "$shot_out" | grep -v '^[[:space:]]*$' | tail -n 1)
+  if [ "$shot_rc" = 0 ]; then
+    shot=(--screenshot "$top/$png" --screenshot-status "OK: $shot_line ($packet_rate)")
+  elif [ -f "$png" ]; then
+    shot=(--screenshot "$top/$png" --screenshot-status "FAIL (screenshot.py exit $shot_rc): $shot_line")
+  else
+    shot=(--screenshot-status "FAIL, no screenshot (screenshot.py exit $shot_rc): $shot_line")
   fi
 else
   shot=(--screenshot-status "no screenshot: tools/lab/screenshot.py does not exist yet")
