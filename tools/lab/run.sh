@@ -69,11 +69,13 @@ env -u ANSIBLE_CALLBACKS_ENABLED ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json \
   ansible-playbook ilp.observability.validate -i inventories/lab -e validate_wait=60 > "$validate" || validate_rc=$?
 validate_seconds=$(( $(date +%s) - validate_start ))
 
-# A headless screenshot of the connectors' packet rate in Prometheus' UI (the counter behind
-# the dashboards' packet panels and the ilp:packets:* rules), when tools/lab/screenshot.py exists.
-# Its last line (what the picture shows, or which check failed) goes into the report.
+# A headless screenshot of the connectors' packet rate in Prometheus' UI, when
+# tools/lab/screenshot.py exists: the connector-overview dashboard's packet rate panel, whose
+# ilp:packets:rate1m rules rate ilp_connector_incoming_ilp_packets by result (the raw counter
+# has no _total suffix, so a rate() of it makes the UI show a "might not be a counter" notice
+# above the graph). Its last line (what the picture shows, or which check failed) goes into the report.
 png=build/lab-connector-packet-rate.png
-packet_rate='sum by (nodeId, result) (rate(ilp_connector_incoming_ilp_packets{job="connector"}[1m]))'
+packet_rate='sum by (nodeId, status) (ilp:packets:rate1m{job="connector"})'
 if [ -f tools/lab/screenshot.py ]; then
   mkdir -p build && rm -f "$png"
   shot_rc=0 shot_out=
