@@ -65,5 +65,49 @@ if command -v node >/dev/null && tool=$(tools/ilp-traffic/install.sh); then
      --packets 20 --amount 1000 --max-seconds 30 --json > "$traffic") || echo "lab: the ILP payments failed, see $traffic"
 fi
 
-python3 tools/lab/report.py inventories/lab/hosts.yml "$traffic" | tee "$top/lab-report.txt"
-echo "lab: converged in $((converged - start)) s (wall time of this command: $(( $(date +%s) - start )) s)"
+# The collection's validate playbook against the lab, after the payments (their spans and log
+# lines are fresh). Its JSON output gives the report its status table; a failed check makes
+# this command fail, after the report.
+validate="$cache/lab-validate.json"
+validate_rc=0 validate_start=$(date +%s)
+env -u ANSIBLE_CALLBACKS_ENABLED ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json \
+  ansible-playbook ilp.observability.validate -i inventories/lab -e validate_wait=60 > "$validate" || validate_rc=$?
+validate_seconds=$(( $(date +%s) - validate_start ))
+
+# A headless screenshot of the connectors' packet rate in Prometheus' UI, when
+# tools/lab/screenshot.py exists: the connector-overview dashboard's packet rate panel, whose
+# ilp:packets:rate1m rules rate ilp_connector_incoming_ilp_packets by result (the raw counter
+# has no _total suffix, so a rate() of it makes the UI show a "might not be a counter" notice
+# above the graph). Its last line (what the picture shows, or which check failed) goes into the report.
+png=build/lab-connector-packet-rate.png
+packet_rate='sum by (nodeId, status) (ilp:packets:rate1m{job="connector"})'
+if [ -f tools/lab/screenshot.py ]; then
+  mkdir -p build && rm -f "$png"
+  shot_rc=0 shot_out=
+  if prometheus=$(python3 tools/lab/report.py inventories/lab/hosts.yml --base-url Prometheus); then
+    shot_out=$(python3 tools/lab/screenshot.py --prometheus "$prometheus" --expr "$packet_rate" --out "$png" 2>&1) || shot_rc=$?
+    printf '%s\n' "$shot_out"
+  else
+    shot_rc=1 shot_out="the inventory has no Prometheus"
+  fi
+  shot_line=$(printf '%s\n' "$shot_out" | grep -v '^[[:space:]]*$' | tail -n 1)
+  if [ "$shot_rc" = 0 ]; then
+    shot=(--screenshot "$top/$png" --screenshot-status "OK: $shot_line ($packet_rate)")
+  elif [ -f "$png" ]; then
+    shot=(--screenshot "$top/$png" --screenshot-status "FAIL (screenshot.py exit $shot_rc): $shot_line")
+  else
+    shot=(--screenshot-status "FAIL, no screenshot (screenshot.py exit $shot_rc): $shot_line")
+  fi
+else
+  shot=(--screenshot-status "no screenshot: tools/lab/screenshot.py does not exist yet")
+fi
+
+report_rc=0
+python3 tools/lab/report.py inventories/lab/hosts.yml "$traffic" --validate "$validate" --validate-rc "$validate_rc" \
+  "${shot[@]}" | tee "$top/lab-report.txt" || report_rc=$?
+echo "lab: converged in $((converged - start)) s, validate $validate_seconds s (wall time of this command: $(( $(date +%s) - start )) s)"
+if [ "$validate_rc" != 0 ]; then
+  echo "lab: validate failed (ansible-playbook exit $validate_rc), see its table above; its output: $validate"
+  exit 1
+fi
+exit "$report_rc"
