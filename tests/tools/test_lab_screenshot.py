@@ -132,6 +132,13 @@ def test_check_dom_counts_the_legend_and_refuses_alerts_or_no_chart():
         shot.check_dom(EMPTY_DOM)
     with pytest.raises(shot.CheckFailed, match="no graph"):
         shot.check_dom("<div id=root></div>")
+    # A query notice (an info annotation of the query) comes with the graph, and does not fail it.
+    notice = ('<div class="m_6a03f287 mantine-Alert-title"><span class="m_698f4f23 mantine-Alert-label">Query notice'
+              '</span></div><div class="m_7fa78076 mantine-Alert-message">PromQL info: metric might not be a counter, '
+              'name does not end in _total/_sum/_count/_bucket</div>')
+    assert shot.check_dom(notice + CHART_DOM) == 2
+    with pytest.raises(shot.CheckFailed, match="Empty query result"):
+        shot.check_dom(notice + EMPTY_DOM)
 
 
 def _run_main(monkeypatch, tmp_path, pixels, series, capsys, dom=None):

@@ -179,11 +179,13 @@ def check_dom(dom: str) -> int:
     """What the query page shows, from its rendered DOM: an alert (the UI's "Empty query result"
     or "Error executing query: ...") fails; so does a page without a uPlot chart. Returns the
     number of series in the chart's legend."""
-    alert = re.search(r'mantine-Alert-title[^>]*>(.*?)</div>\s*(?:<div[^>]*mantine-Alert-message[^>]*>(.*?)</div>)?',
-                      dom, re.S)
-    if alert:
-        text = " ".join(re.sub(r"<[^>]+>", " ", " ".join(g for g in alert.groups() if g)).split())
-        raise CheckFailed(f"the page shows an alert instead of a graph: {html.unescape(text)}")
+    for alert in re.finditer(r'mantine-Alert-title[^>]*>(.*?)</div>\s*(?:<div[^>]*mantine-Alert-message[^>]*>(.*?)</div>)?',
+                             dom, re.S):
+        text = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", " ".join(g for g in alert.groups() if g)).split()))
+        # The UI's query notices and warnings (such as "metric might not be a counter") come with a
+        # graph; an empty result or an error comes instead of one.
+        if not re.match(r"(Query )?(notice|warning)", text, re.I):
+            raise CheckFailed(f"the page shows an alert instead of a graph: {text}")
     if 'class="u-over"' not in dom:
         raise CheckFailed("the page shows no graph (no uPlot chart in its DOM): it may not have rendered "
                           "(raise --virtual-time), or the URL is not a Prometheus 3 query page")
