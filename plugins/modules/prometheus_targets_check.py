@@ -69,6 +69,16 @@ options:
         configuration differs from what is expected.
     type: bool
     default: true
+  probes:
+    description:
+      - A target of a probe job (blackbox_exporter, scraped at C(/probe) with a C(target) label) is
+        up only when its last probe succeeded: the scrape of the prober succeeding says nothing of
+        the endpoint it probed. Its C(probe_success) is read with one instant query
+        (C(/api/v1/query)), only when such targets exist; a failed probe shows as
+        C(lastError) C(probe of <target> failed).
+      - V(false) counts a probe target as up when the prober answered, as Prometheus does.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - ilp.observability.prometheus_api
   - ilp.observability.prometheus_api.read_only_attributes
@@ -264,12 +274,34 @@ def matches(exp, target):
     return True
 
 
-def evaluate_targets(data, expected):
+def is_probe(target):
+    return bool(target['labels'].get('target')) and '/probe' in str(target.get('scrapeUrl') or '')
+
+
+def mark_failed_probes(api, targets):
+    """Targets of probe jobs that are up but whose last probe failed become down."""
+    probes = [t for t in targets if t['health'] == 'up' and is_probe(t)]
+    if not probes:
+        return
+    data = api.get_data('/api/v1/query', dict(query='probe_success == 0'))
+    failed = set()
+    for sample in (data or {}).get('result') or []:
+        labels = sample.get('metric') or {}
+        failed.add((labels.get('job'), labels.get('instance'), labels.get('target')))
+    for target in probes:
+        if (target['job'], target['instance'], target['labels'].get('target')) in failed:
+            target['health'] = 'down'
+            target['lastError'] = 'probe of %s failed (probe_success 0)' % target['labels']['target']
+
+
+def evaluate_targets(data, expected, api=None):
     """Check the ``data`` of /api/v1/targets against ``expected``.
 
     Returns ``(targets, up, down, missing, satisfied)``.
     """
     targets = [summarize_target(t) for t in (data or {}).get('activeTargets') or []]
+    if api is not None:
+        mark_failed_probes(api, targets)
     missing = []
     satisfied = True
     if expected:
@@ -315,6 +347,7 @@ def main():
             timeout=dict(type='int', default=60),
             interval=dict(type='float', default=2.0),
             fail_on_down=dict(type='bool', default=True),
+            probes=dict(type='bool', default=True),
         ))
     )
     p = module.params
@@ -336,7 +369,7 @@ def main():
     while True:
         try:
             data = api.get_data(TARGETS_PATH, dict(state='active'))
-            targets, up, down, missing, satisfied = evaluate_targets(data, p['expected'])
+            targets, up, down, missing, satisfied = evaluate_targets(data, p['expected'], api if p['probes'] else None)
             error = None
         except PrometheusAPIError as exc:
             if not exc.retryable:

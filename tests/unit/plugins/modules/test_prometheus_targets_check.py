@@ -210,3 +210,33 @@ def test_invalid_json(run):
     assert outcome == 'fail'
     assert 'not valid JSON' in result['msg']
     assert TARGETS_URL in result['msg']
+
+
+def probe_target(instance, probed):
+    entry = target('blackbox_http_health', instance, extra_labels={'target': probed, 'component': 'connector'})
+    entry['scrapeUrl'] = 'http://10.0.0.5:9115/probe?module=http_health&target=%s' % probed
+    return entry
+
+
+def query_answer(*samples):
+    return {'status': 'success', 'data': {'resultType': 'vector', 'result': [
+        {'metric': labels, 'value': [1795924181.0, '0']} for labels in samples]}}
+
+
+def test_a_failed_probe_is_a_target_down(run):
+    """The prober answered (health up), but the connector's health endpoint did not: conn-b is down."""
+    answers = [targets_answer(probe_target('conn-a', 'http://10.0.0.11:7780/status'),
+                              probe_target('conn-b', 'http://10.0.0.12:7780/status')),
+               query_answer({'job': 'blackbox_http_health', 'instance': 'conn-b', 'target': 'http://10.0.0.12:7780/status'})]
+    outcome, result, fake = run(dict(url=URL, expected=[dict(job='blackbox_http_health')], timeout=0), answers)
+    assert outcome == 'fail'
+    assert [t['instance'] for t in result['down']] == ['conn-b']
+    assert 'probe of http://10.0.0.12:7780/status failed (probe_success 0)' in result['msg']
+    assert fake.calls[1]['url'] == URL + '/api/v1/query?query=probe_success+%3D%3D+0'
+
+
+def test_probes_false_counts_the_prober_answering(run):
+    answers = [targets_answer(probe_target('conn-b', 'http://10.0.0.12:7780/status'))]
+    outcome, result, fake = run(dict(url=URL, expected=[dict(job='blackbox_http_health')], timeout=0, probes=False), answers)
+    assert outcome == 'exit', result['msg']
+    assert len(fake.calls) == 1
