@@ -74,13 +74,18 @@ env -u ANSIBLE_CALLBACKS_ENABLED ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json \
   ansible-playbook ilp.observability.validate -i inventories/lab -e validate_wait=60 > "$validate" || validate_rc=$?
 validate_seconds=$(( $(date +%s) - validate_start ))
 
-# A headless screenshot of the connectors' packet rate in Prometheus' UI, when
-# tools/lab/screenshot.py exists: the connector-overview dashboard's packet rate panel, whose
+# A headless screenshot of the connectors' packet rate in Prometheus' UI (Debian's chromium,
+# installed here when missing, like docker.io): the connector-overview dashboard's packet rate panel, whose
 # ilp:packets:rate1m rules rate ilp_connector_incoming_ilp_packets by result (the raw counter
 # has no _total suffix, so a rate() of it makes the UI show a "might not be a counter" notice
 # above the graph). Its last line (what the picture shows, or which check failed) goes into the report.
 png=build/lab-connector-packet-rate.png
 packet_rate='sum by (nodeId, status) (ilp:packets:rate1m{job="connector"})'
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "lab: installing Debian's chromium for the screenshot"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+    || echo "lab: chromium could not be installed; the screenshot will say why"
+fi
 if [ -f tools/lab/screenshot.py ]; then
   mkdir -p build && rm -f "$png"
   shot_rc=0 shot_out=
@@ -108,6 +113,10 @@ python3 tools/lab/report.py inventories/lab/hosts.yml "$traffic" --validate "$va
 echo "lab: converged in $((converged - start)) s, validate $validate_seconds s (wall time of this command: $(( $(date +%s) - start )) s)"
 if [ "$validate_rc" != 0 ]; then
   echo "lab: validate failed (ansible-playbook exit $validate_rc), see its table above; its output: $validate"
+  exit 1
+fi
+if [ "${shot_rc:-1}" != 0 ]; then
+  echo "lab: the packet-rate screenshot shows no plotted data or could not be taken (screenshot.py exit ${shot_rc:-none}), see above"
   exit 1
 fi
 exit "$report_rc"
