@@ -6,12 +6,11 @@
         [--scrape-interval 15s] [--range 10m] [--var nodeId=connector-a,connector-b] \\
         [--user name:password] [--ca-file ca.pem | --insecure] [files/dashboards/*.json]
 
-The Molecule connector scenario (interledgerjs connectors, scrape interval 5s, no Loki, Grafana,
-blackbox probes or TigerBeetle) would run:
+The Molecule stack scenario (interledgerjs connectors, scrape interval 15s, no Loki, Grafana or
+TigerBeetle) runs:
 
-    panel_queries.py --prometheus http://ilp-stack-mon:9090 --dialect interledgerjs --scrape-interval 5s \
-        --absent-job loki --absent-job grafana --absent-job blackbox_http_2xx --absent-job blackbox_http_health \
-        --absent-job tigerbeetle
+    panel_queries.py --prometheus http://ilp-stack-mon:9090 --dialect interledgerjs --scrape-interval 15s \
+        --absent-job loki --absent-job grafana --absent-job tigerbeetle
 
 It needs only the Python standard library (PyYAML when present).
 

@@ -13,7 +13,7 @@ blackbox_exporter and its probe jobs (blackbox_http_2xx, blackbox_http_health) a
 
     fixtures/mixed.json          a native and an interledgerjs connector, every job: every panel has data
     fixtures/interledgerjs.json  interledgerjs connectors only, without loki, grafana, blackbox (and probes) and
-                                 tigerbeetle (the Molecule connector scenario's jobs); the
+                                 tigerbeetle (the Molecule stack scenario's jobs); the
                                  interledgerjs connectors have counted no failure, no rate limit
                                  and no next-hop reject yet (the panels show their zero lines)
 

@@ -7,9 +7,9 @@ Reads $ILP_CACHE_DIR/mirror/index.json (written by build.py) and, for each progr
 holds an archive of, prints `export VARIABLE=<absolute path of the archive>` unless VARIABLE is
 set already (a user's own archive wins):
 
-    grafana                  ILP_GRAFANA_ARCHIVE    (tests/roles/test_grafana_role.py, the connector scenario)
+    grafana                  ILP_GRAFANA_ARCHIVE    (tests/roles/test_grafana_role.py, the stack scenario)
     loki                     ILP_LOKI_ARCHIVE       (tests/roles/test_loki_config.py)
-    victorialogs-datasource  ILP_GRAFANA_VL_PLUGIN  (the connector scenario's Grafana)
+    victorialogs-datasource  ILP_GRAFANA_VL_PLUGIN  (the stack scenario's Grafana)
 
 Prints nothing when the index is missing or holds none of them (the default: the mirror never
 builds Grafana or Loki, see docs/release-mirror.md).
