@@ -64,7 +64,7 @@ options:
       - Prometheus job of the log agents (the OpenTelemetry Collector), with O(prometheus_url).
       - A connector writes no line while it has nothing to say (payments that succeed log nothing), so
         a host whose newest line is older than O(max_age) counts as quiet, not stale, when its agent is
-        up, failed to send no log record within O(max_age) and holds none in its sending queue: then
+        up, failed to send no log record within O(max_age) and holds none in its sending queue; then
         the store has every line the host wrote.
       - Without O(prometheus_url), every expected host must have a line younger than O(max_age).
     type: str

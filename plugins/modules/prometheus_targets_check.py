@@ -72,7 +72,7 @@ options:
   probes:
     description:
       - A target of a probe job (blackbox_exporter, scraped at C(/probe) with a C(target) label) is
-        up only when its last probe succeeded: the scrape of the prober succeeding says nothing of
+        up only when its last probe succeeded; the scrape of the prober succeeding says nothing of
         the endpoint it probed. Its C(probe_success) is read with one instant query
         (C(/api/v1/query)), only when such targets exist; a failed probe shows as
         C(lastError) C(probe of <target> failed).
