@@ -74,10 +74,22 @@ build_release() {
   fi
   if [ ! -s "$tarball" ]; then
     rootfs=$(mktemp -d "$cache/rootfs-$release.XXXX")
-    log "debootstrap $name into $rootfs"
-    debootstrap --variant=minbase \
-      --include="$packages" \
-      "$name" "$rootfs" "$(debian_mirror)" >"$rootfs.log" 2>&1 || { tail -n 30 "$rootfs.log" >&2; exit 1; }
+    # The Debian archive (or the proxy before it) sometimes answers a Release file or its
+    # signature wrongly for a moment ("Invalid Release signature", "Failed getting release
+    # signature file"): up to three attempts, each from an empty folder.
+    local attempt
+    for attempt in 1 2 3; do
+      log "debootstrap $name into $rootfs (attempt $attempt)"
+      if debootstrap --variant=minbase \
+           --include="$packages" \
+           "$name" "$rootfs" "$(debian_mirror)" >"$rootfs.log" 2>&1; then
+        break
+      fi
+      tail -n 5 "$rootfs.log" >&2
+      if [ "$attempt" = 3 ]; then tail -n 30 "$rootfs.log" >&2; exit 1; fi
+      rm -rf "$rootfs" && mkdir -p "$rootfs"
+      sleep $((attempt * 5))
+    done
     # Trust the host's CA bundle (HTTPS goes through an intercepting proxy here).
     cp /etc/ssl/certs/ca-certificates.crt "$rootfs/usr/local/share/ca-certificates/host-bundle.crt"
     chroot "$rootfs" update-ca-certificates >/dev/null 2>&1 || true
