@@ -154,7 +154,7 @@ def _run_main(monkeypatch, tmp_path, pixels, series, capsys, dom=None):
     monkeypatch.setattr(shot, "take_screenshot", fake_screenshot)
     monkeypatch.setattr(shot, "rendered_page", lambda chromium, url, window, budget: dom)
     monkeypatch.setattr(shot, "query_range", lambda base, expr, seconds: series)
-    monkeypatch.setattr(sys, "argv", ["screenshot.py", "--prometheus", "http://h:9090", "--expr", "up",
+    monkeypatch.setattr(sys, "argv", ["screenshot.py", "--prometheus", "http://h:9090", "--expr", "up", "--wait", "0",
                                       "--range", "15m", "--out", str(out)])
     code = shot.main()
     captured = capsys.readouterr()
@@ -195,3 +195,31 @@ def test_range_must_be_a_prometheus_duration(monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as err:
         shot.main()
     assert err.value.code == 2
+
+
+def test_main_waits_for_the_data_before_the_picture(monkeypatch, tmp_path, capsys):
+    """A recording rule's first samples come an evaluation after the traffic: the picture is taken
+    once query_range has them, not before (the cold lab's first run pictured an empty graph)."""
+    answers = [[], [], [{"metric": {}, "values": [[1, "1"]]}]]
+    events = []
+
+    def fake_query_range(base, expr, seconds):
+        events.append("query")
+        return answers.pop(0) if answers else [{"metric": {}, "values": [[1, "1"]]}]
+
+    def fake_screenshot(_chromium, _url, path, _window, _budget):
+        events.append("screenshot")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_png(path, picture(line=(10, 190, 20, GREEN)))
+
+    out = tmp_path / "build" / "shot.png"
+    monkeypatch.setattr(shot, "PLOT_TOP", 0)
+    monkeypatch.setattr(shot, "find_chromium", lambda name: "chromium")
+    monkeypatch.setattr(shot, "take_screenshot", fake_screenshot)
+    monkeypatch.setattr(shot, "rendered_page", lambda chromium, url, window, budget: CHART_DOM)
+    monkeypatch.setattr(shot, "query_range", fake_query_range)
+    monkeypatch.setattr(shot.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(sys, "argv", ["screenshot.py", "--prometheus", "http://h:9090", "--expr", "up", "--wait", "30",
+                                      "--out", str(out)])
+    assert shot.main() == 0, capsys.readouterr().err
+    assert events == ["query", "query", "query", "screenshot"]

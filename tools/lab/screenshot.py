@@ -281,6 +281,8 @@ def main() -> int:
     parser.add_argument("--out", required=True, type=Path, help="PNG to write (keep it under build/)")
     parser.add_argument("--chromium", help="browser binary (default: chromium or chromium-browser on PATH)")
     parser.add_argument("--window", default=f"{WINDOW[0]}x{WINDOW[1]}", help="window size WxH (default: %(default)s)")
+    parser.add_argument("--wait", type=float, default=60,
+                        help="seconds to wait for the expression to have data before the picture (default: %(default)s)")
     parser.add_argument("--virtual-time", type=int, default=VIRTUAL_TIME_MS,
                         help="virtual time in ms for the page to load and draw (default: %(default)s)")
     args = parser.parse_args()
@@ -292,13 +294,22 @@ def main() -> int:
     url = graph_url(args.prometheus, args.expr, args.range_text)
     try:
         chromium = find_chromium(args.chromium)
+        # The data first (a recording rule's first samples come an evaluation interval after the
+        # traffic): the picture is taken once Prometheus has them, or the check fails with "no data".
+        deadline = time.monotonic() + args.wait
+        series = query_range(args.prometheus, args.expr, seconds)
+        while not series and time.monotonic() < deadline:
+            time.sleep(2)
+            series = query_range(args.prometheus, args.expr, seconds)
+        if not series:
+            # The empty graph is kept all the same, for the record.
+            take_screenshot(chromium, url, args.out, (width, height), args.virtual_time)
+            print(args.out)
+            raise CheckFailed(f"no data: /api/v1/query_range returned no series for {args.expr!r} "
+                              f"over the last {args.range_text} (waited {args.wait:g} s); the graph is empty")
+        legend = check_dom(rendered_page(chromium, url, (width, height), args.virtual_time))
         take_screenshot(chromium, url, args.out, (width, height), args.virtual_time)
         print(args.out)
-        series = query_range(args.prometheus, args.expr, seconds)
-        if not series:
-            raise CheckFailed(f"no data: /api/v1/query_range returned no series for {args.expr!r} "
-                              f"over the last {args.range_text}; the graph is empty")
-        legend = check_dom(rendered_page(chromium, url, (width, height), args.virtual_time))
         pixels, columns = colored_pixels(args.out, series_colors(len(series)), PLOT_TOP)
         if columns < MIN_COLUMNS:
             raise CheckFailed(f"no plotted line in the picture: {pixels} pixels in the colours of "
