@@ -223,3 +223,13 @@ def test_main_waits_for_the_data_before_the_picture(monkeypatch, tmp_path, capsy
                                       "--out", str(out)])
     assert shot.main() == 0, capsys.readouterr().err
     assert events == ["query", "query", "query", "screenshot"]
+
+
+def test_main_fails_on_a_graph_flat_at_zero(monkeypatch, tmp_path, capsys):
+    """Lines at 0 are drawn, but show no traffic: the first payments of fresh connectors create
+    their counters, and rate() of a counter's first sample is nothing (the cold lab's picture)."""
+    code, out, err = _run_main(monkeypatch, tmp_path, picture(line=(10, 190, 20, GREEN)),
+                               [{"metric": {}, "values": [[1, "0"], [2, "0"]]}], capsys)
+    assert code == 1
+    assert "flat line at zero" in err
+    assert out.strip().endswith("shot.png"), "the PNG's path is printed all the same"

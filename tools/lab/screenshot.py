@@ -281,6 +281,8 @@ def main() -> int:
     parser.add_argument("--out", required=True, type=Path, help="PNG to write (keep it under build/)")
     parser.add_argument("--chromium", help="browser binary (default: chromium or chromium-browser on PATH)")
     parser.add_argument("--window", default=f"{WINDOW[0]}x{WINDOW[1]}", help="window size WxH (default: %(default)s)")
+    parser.add_argument("--allow-zero", action="store_true",
+                        help="accept a graph whose samples are all 0 (by default it is no plotted data)")
     parser.add_argument("--wait", type=float, default=60,
                         help="seconds to wait for the expression to have data before the picture (default: %(default)s)")
     parser.add_argument("--virtual-time", type=int, default=VIRTUAL_TIME_MS,
@@ -310,6 +312,10 @@ def main() -> int:
         legend = check_dom(rendered_page(chromium, url, (width, height), args.virtual_time))
         take_screenshot(chromium, url, args.out, (width, height), args.virtual_time)
         print(args.out)
+        if not args.allow_zero and not any(float(value) != 0 for one in series for dummy, value in one["values"]):
+            raise CheckFailed(f"every sample of {args.expr!r} over the last {args.range_text} is 0: the graph is a "
+                              "flat line at zero (no traffic in the range; a counter's first increment makes a "
+                              "series rate() cannot see)")
         pixels, columns = colored_pixels(args.out, series_colors(len(series)), PLOT_TOP)
         if columns < MIN_COLUMNS:
             raise CheckFailed(f"no plotted line in the picture: {pixels} pixels in the colours of "
