@@ -97,7 +97,7 @@ if [ -f tools/lab/screenshot.py ]; then
   mkdir -p build && rm -f "$png"
   shot_rc=0 shot_out=
   if prometheus=$(python3 tools/lab/report.py inventories/lab/hosts.yml --base-url Prometheus); then
-    shot_out=$(python3 tools/lab/screenshot.py --prometheus "$prometheus" --expr "$packet_rate" --out "$png" 2>&1) || shot_rc=$?
+    shot_out=$(python3 tools/lab/screenshot.py --prometheus "$prometheus" --expr "$packet_rate" --range 5m --out "$png" 2>&1) || shot_rc=$?
     printf '%s\n' "$shot_out"
   else
     shot_rc=1 shot_out="the inventory has no Prometheus"

@@ -298,9 +298,12 @@ def main() -> int:
         chromium = find_chromium(args.chromium)
         # The data first (a recording rule's first samples come an evaluation interval after the
         # traffic): the picture is taken once Prometheus has them, or the check fails with "no data".
+        def drawn(found):
+            return found and (args.allow_zero or any(float(v) != 0 for one in found for dummy, v in one["values"]))
+
         deadline = time.monotonic() + args.wait
         series = query_range(args.prometheus, args.expr, seconds)
-        while not series and time.monotonic() < deadline:
+        while not drawn(series) and time.monotonic() < deadline:
             time.sleep(2)
             series = query_range(args.prometheus, args.expr, seconds)
         if not series:
@@ -312,7 +315,7 @@ def main() -> int:
         legend = check_dom(rendered_page(chromium, url, (width, height), args.virtual_time))
         take_screenshot(chromium, url, args.out, (width, height), args.virtual_time)
         print(args.out)
-        if not args.allow_zero and not any(float(value) != 0 for one in series for dummy, value in one["values"]):
+        if not drawn(series):
             raise CheckFailed(f"every sample of {args.expr!r} over the last {args.range_text} is 0: the graph is a "
                               "flat line at zero (no traffic in the range; a counter's first increment makes a "
                               "series rate() cannot see)")
