@@ -56,7 +56,7 @@ def write_png(path: Path, pixels: list[list[tuple[int, int, int]]], bpp: int = 3
 
 def picture(width=200, height=60, line=None, swatch=False):
     """A white picture with a horizontal line (x0, x1, y, colour) and/or a 10x10 green swatch."""
-    pixels = [[WHITE] * width for _ in range(height)]
+    pixels = [[WHITE] * width for dummy in range(height)]
     if line:
         x0, x1, y, colour = line
         for x in range(x0, x1):

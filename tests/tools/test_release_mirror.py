@@ -758,7 +758,7 @@ def test_prometheus_is_built_with_its_web_ui_like_upstreams_makefile():
     assert ui["node"] in PROGRAMS and PROGRAMS[ui["node"]].get("source") == "npm"
     assert str(PROGRAMS[ui["node"]]["version"]) == "24.21.0", "web/ui/.nvmrc of Prometheus 3.16.0"
     for binary, ref in ui["tools"].items():
-        name, _, version = ref.rpartition("@")
+        name, dummy, version = ref.rpartition("@")
         assert name and build.EXACT_VERSION.fullmatch(version), f"{binary}: {ref} is not an exact version"
     assert ui["dir"] == "web/ui"
     assert any("pnpm install" in step for step in ui["steps"])
