@@ -99,6 +99,18 @@ class RoutedOpenUrl(object):
         return ['%s %s' % (c.get('method', 'GET'), c['path']) for c in self.calls if method in (None, c.get('method', 'GET'))]
 
 
+class WithPrometheus(RoutedOpenUrl):  # installed as it is by install_open_url
+    """Two :class:`RoutedOpenUrl`: the checked service's (``service``) and Prometheus' (``prom``),
+    for the check modules that also ask Prometheus (``prometheus_url``)."""
+
+    def __init__(self, base_url, routes, prometheus_url, prometheus_routes=None):  # pylint: disable=super-init-not-called
+        self.service = RoutedOpenUrl(base_url, routes)
+        self.prom = RoutedOpenUrl(prometheus_url, prometheus_routes or {})
+
+    def __call__(self, url, **kwargs):
+        return (self.prom if url.startswith(self.prom.base_url) else self.service)(url, **kwargs)
+
+
 def install_open_url(monkeypatch, *answers):
     """Replace open_url of the shared HTTP client with a :class:`FakeOpenUrl` and return it.
 

@@ -38,17 +38,9 @@ def vector(*samples):
         {'metric': labels, 'value': [1795924181.0, str(value)]} for labels, value in samples]}}
 
 
-class Both(fakes.RoutedOpenUrl):  # installed as it is by fakes.install_open_url
+def both_apis(am_routes, prom_routes=None):
     """Routes for Alertmanager (URL) and Prometheus (PROM), one open_url stand-in."""
-
-    def __init__(self, am_routes, prom_routes=None):  # pylint: disable=super-init-not-called
-        self.am = fakes.RoutedOpenUrl(URL, am_routes)
-        self.prom = fakes.RoutedOpenUrl(PROM, prom_routes or {})
-        self.calls = []
-
-    def __call__(self, url, **kwargs):
-        self.calls.append(url)
-        return (self.prom if url.startswith(PROM) else self.am)(url, **kwargs)
+    return fakes.WithPrometheus(URL, am_routes, PROM, prom_routes)
 
 
 def am_routes(answer=None, metrics=METRICS_OK):
@@ -105,7 +97,7 @@ def test_no_configuration_loaded(run):
 
 
 def test_failing_notifications_from_prometheus(run):
-    both = Both(am_routes(), {('GET', '/api/v1/query'): vector(({'instance': 'mon-1', 'integration': 'webhook'}, 3))})
+    both = both_apis(am_routes(), {('GET', '/api/v1/query'): vector(({'instance': 'mon-1', 'integration': 'webhook'}, 3))})
     outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM, instance='mon-1', notifications_window='10m'), [both])
     assert outcome == 'fail'
     assert result['notifications_failed'] == [dict(instance='mon-1', integration='webhook', failed=3.0)]
@@ -117,13 +109,13 @@ def test_failing_notifications_from_prometheus(run):
 
 
 def test_no_failing_notification_and_prometheus_credentials(run):
-    both = Both(am_routes(), {('GET', '/api/v1/query'): vector()})
+    both = both_apis(am_routes(), {('GET', '/api/v1/query'): vector()})
     outcome, result, dummy = run(dict(url=URL, url_username='am', url_password=PASSWORD, prometheus_url=PROM,
                                       prometheus_username='prom', prometheus_password='P-secret'), [both])
     assert outcome == 'exit', result['msg']
     assert result['notifications_failed'] == []
     assert 'no failed notification in 15m' in result['msg']
-    assert both.am.calls[0]['url_username'] == 'am' and both.am.calls[0]['url_password'] == PASSWORD
+    assert both.service.calls[0]['url_username'] == 'am' and both.service.calls[0]['url_password'] == PASSWORD
     assert both.prom.calls[0]['url_username'] == 'prom' and both.prom.calls[0]['url_password'] == 'P-secret'
 
 

@@ -43,13 +43,8 @@ def vector(*samples):
         {'metric': labels, 'value': [NOW, str(value)]} for labels, value in samples]}}
 
 
-class Both(fakes.RoutedOpenUrl):  # installed as it is by fakes.install_open_url
-    def __init__(self, jaeger_routes, prom_routes=None):  # pylint: disable=super-init-not-called
-        self.jaeger = fakes.RoutedOpenUrl(URL, jaeger_routes)
-        self.prom = fakes.RoutedOpenUrl(PROM, prom_routes or {})
-
-    def __call__(self, url, **kwargs):
-        return (self.prom if url.startswith(PROM) else self.jaeger)(url, **kwargs)
+def both_apis(routes, prom_routes=None):
+    return fakes.WithPrometheus(URL, routes, PROM, prom_routes)
 
 
 def traces_by_service(found):
@@ -90,7 +85,7 @@ def test_no_service_at_all(run):
 
 
 def test_span_rate_from_prometheus(run):
-    both = Both({('GET', '/api/services'): services('ilp-connector')},
+    both = both_apis({('GET', '/api/services'): services('ilp-connector')},
                 {('GET', '/api/v1/query'): vector(({'instance': 'mon-2'}, 0), ({'instance': 'mon-3'}, 4.5))})
     outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM), [both])
     assert outcome == 'fail'
@@ -100,7 +95,7 @@ def test_span_rate_from_prometheus(run):
 
 
 def test_jaeger_not_scraped(run):
-    both = Both({('GET', '/api/services'): services('ilp-connector')}, {('GET', '/api/v1/query'): vector()})
+    both = both_apis({('GET', '/api/services'): services('ilp-connector')}, {('GET', '/api/v1/query'): vector()})
     outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM, instance='mon-2', fail_on_problems=False), [both])
     assert outcome == 'exit' and result['ok'] is False
     assert result['problems'] == ['Prometheus has no otelcol_receiver_accepted_spans_total of job jaeger instance mon-2 '

@@ -123,15 +123,6 @@ def prom_vector(*samples):
         {'metric': labels, 'value': [NOW, str(value)]} for labels, value in samples]}}
 
 
-class StoreAndPrometheus(fakes.RoutedOpenUrl):  # installed as it is by fakes.install_open_url
-    def __init__(self, store_routes, prom_routes):  # pylint: disable=super-init-not-called
-        self.store = fakes.RoutedOpenUrl(VL, store_routes)
-        self.prom = fakes.RoutedOpenUrl(PROM, prom_routes)
-
-    def __call__(self, url, *args, **kwargs):
-        return (self.prom if url.startswith(PROM) else self.store)(url, *args, **kwargs)
-
-
 def agents(call):
     """conn-b's agent: up, nothing failed or queued; conn-c's: up, 3 records queued; conn-d's: down."""
     query = urllib.parse.parse_qs(call['query'])['query'][0]
@@ -149,7 +140,7 @@ def test_quiet_host_passes_when_its_agent_has_nothing_pending(run):
         {'host.name': 'conn-a', 'newest': '2026-11-29T03:49:37.5Z'},
         {'host.name': 'conn-b', 'newest': '2026-11-29T03:36:09Z'},
         {'host.name': 'conn-c', 'newest': '2026-11-29T03:36:09Z'})}
-    both = StoreAndPrometheus(store, {('GET', '/api/v1/query'): agents})
+    both = fakes.WithPrometheus(VL, store, PROM, {('GET', '/api/v1/query'): agents})
     outcome, result, dummy = run(dict(url=VL, prometheus_url=PROM, expected_hosts=['conn-a', 'conn-b', 'conn-c', 'conn-d']), [both])
     assert outcome == 'fail'
     assert result['problems'] == ['newest ilp-connector line of conn-c is 812s old (more than 300s)',
@@ -164,7 +155,7 @@ def test_quiet_host_passes_when_its_agent_has_nothing_pending(run):
 
 def test_all_quiet_hosts_pass_and_are_named(run):
     store = {('GET', '/select/logsql/query'): lines({'host.name': 'conn-b', 'newest': '2026-11-29T03:36:09Z'})}
-    both = StoreAndPrometheus(store, {('GET', '/api/v1/query'): agents})
+    both = fakes.WithPrometheus(VL, store, PROM, {('GET', '/api/v1/query'): agents})
     outcome, result, dummy = run(dict(url=VL, prometheus_url=PROM, expected_hosts=['conn-b']), [both])
     assert outcome == 'exit', result['msg']
     assert 'quiet, their agents with nothing failed or queued: conn-b' in result['msg']
