@@ -3,9 +3,14 @@
 # (ansible-test requires that path). Arguments go to ansible-test, e.g. `sanity --python 3.11`.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-work=${ILP_CACHE_DIR:-$HOME/.cache/ilp-observability}/ansible-test
+# A copy per run: two runs at once (make test's checks and a hand-run sanity) must not delete
+# each other's working folder.
+cache=${ILP_CACHE_DIR:-$HOME/.cache/ilp-observability}
+mkdir -p "$cache"
+work=$(mktemp -d "$cache/ansible-test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/ilp/observability"
-rm -rf "$dest" && mkdir -p "$dest"
+mkdir -p "$dest"
 cd "$top"
 # Tracked and new files: the collection's content, without the development tools/ (not shipped,
 # see build_ignore) and the playbook-adjacent collections/ link back to the root.
