@@ -86,7 +86,7 @@ def test_no_service_at_all(run):
 
 def test_span_rate_from_prometheus(run):
     both = both_apis({('GET', '/api/services'): services('ilp-connector')},
-                {('GET', '/api/v1/query'): vector(({'instance': 'mon-2'}, 0), ({'instance': 'mon-3'}, 4.5))})
+                     {('GET', '/api/v1/query'): vector(({'instance': 'mon-2'}, 0), ({'instance': 'mon-3'}, 4.5))})
     outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM), [both])
     assert outcome == 'fail'
     assert result['spans_per_second'] == {'mon-2': 0.0, 'mon-3': 4.5}
