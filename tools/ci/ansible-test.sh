@@ -49,4 +49,6 @@ PY
   fi
 fi
 export PATH="$venv/bin:$PATH"
-exec ansible-test "$@" --requirements --color no
+status=0
+ansible-test "$@" --requirements --color no || status=$?
+exit "$status"
