@@ -242,7 +242,9 @@ def fmt(value, ctx):
 
 
 def load_programs() -> dict:
-    return yaml.safe_load((HERE / "programs.yml").read_text())
+    """programs.yml's recipes, each completed with the collection's upstream facts (version,
+    release page, archive and checksum file names and format) for ARCH."""
+    return fetch.load_programs(HERE / "programs.yml", ARCH)
 
 
 def bundle_dir(spec: dict) -> Path:
@@ -796,21 +798,17 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
     else:
         raise SystemExit(f"{name}: unknown archive format {arc['format']}")
     tmp.rename(out)
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    digest = hashlib.new(arc.get("algorithm", "sha256"), out.read_bytes()).hexdigest()
     checksum_name = fmt(arc["checksums"], ctx)
-    if arc.get("checksums_format") == "hash-only":
-        (outdir / checksum_name).write_text(f"{digest}\n")
-    elif arc.get("checksums_format") == "shasum-binary":
-        # `shasum -b -a 256` lines, "<digest> *<file>" (Jaeger's release checksum file).
-        (outdir / checksum_name).write_text(f"{digest} *{archive_name}\n")
-    else:
-        lines = [f"{digest}  {archive_name}\n"]
-        if arc.get("checksums_members"):
-            # `sha256sum <archive> <file inside> ...` (VictoriaMetrics' release targets list the
-            # archive and the binary it holds, by its name inside the archive).
-            lines += [f"{hashlib.sha256(data).hexdigest()}  {Path(top, dest).as_posix() if top else dest}\n"
-                      for dest, data, _mode, link in members if link is None]
-        (outdir / checksum_name).write_text("".join(lines))
+    # The archive's line as upstream writes it (the facts' checksum_line: `<digest>  <name>`,
+    # `shasum -b`'s `<digest> *<name>`, a digest alone in a per-archive file, ...).
+    lines = [fetch.facts_lib.checksum_text(arc.get("checksum_line", "{digest}  {archive}"), digest, archive_name) + "\n"]
+    if arc.get("checksums_members"):
+        # `sha256sum <archive> <file inside> ...` (VictoriaMetrics' release targets list the
+        # archive and the binary it holds, by its name inside the archive).
+        lines += [f"{hashlib.sha256(data).hexdigest()}  {Path(top, dest).as_posix() if top else dest}\n"
+                  for dest, data, _mode, link in members if link is None]
+    (outdir / checksum_name).write_text("".join(lines))
     if arc.get("contents_checksums"):
         # A checksum file of the files inside the archive, as some releases publish next to the
         # archive (Jaeger: `find <top> -type f -exec shasum -b -a 256 {} \; | sort -k2`).

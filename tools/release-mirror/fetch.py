@@ -35,13 +35,50 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import yaml
+
+# The collection's upstream release facts and the filter that reads them: the roles and the
+# mirror place and verify every archive the same way.
+REPO = Path(__file__).resolve().parents[2]
+FACTS_FILE = REPO / "roles" / "service_lifecycle" / "files" / "upstream.yml"
+sys.path.insert(0, str(REPO / "plugins" / "filter"))
+import upstream_release as facts_lib  # noqa: E402  pylint: disable=wrong-import-position
+
 MODES = ("build", "upstream")
-GNU_LINE = re.compile(r"^([0-9A-Fa-f]{64})(?:[ \t]+\*?(.+))?$")
-BSD_LINE = re.compile(r"^SHA256 ?\((.+)\) ?= ?([0-9A-Fa-f]{64})$")
+# What an entry of programs.yml takes from the facts, and may not say itself.
+FACT_FIELDS = ("upstream", "url_path")
+FACT_ARCHIVE_FIELDS = ("name", "top", "checksums", "checksum_line", "checksums_members", "algorithm")
 
 
 def log(msg: str) -> None:
     print(f"[release-mirror] {msg}", file=sys.stderr, flush=True)
+
+
+def apply_facts(name: str, spec: dict, facts: dict, arch: str) -> dict:
+    """programs.yml's entry completed with its upstream facts for one architecture: version,
+    upstream page, url_path (the release tag filled in), archive name (upstream's own name of the
+    architecture), top folder, checksum file, its algorithm and line. An entry that says any of
+    these itself is refused: they are facts, bumped only in the facts file."""
+    said = [f for f in FACT_FIELDS if f in spec] + [f"archive.{f}" for f in FACT_ARCHIVE_FIELDS if f in spec.get("archive", {})]
+    if spec.get("version") is not None and str(spec["version"]) != str(facts["version"]):
+        said.append("version")
+    if said:
+        raise SystemExit(f"{name}: programs.yml sets {', '.join(said)}, which the upstream facts "
+                         f"({FACTS_FILE.relative_to(REPO)}) give; change them there")
+    rel = facts_lib.upstream_release(name, facts["version"], arch, facts={name: facts})
+    out = dict(spec, version=rel["version"], upstream=facts["upstream"], url_path=rel["url_path"])
+    out["archive"] = dict(spec.get("archive", {}), name=rel["archive"], top=rel["top"], checksums=rel["checksums"],
+                          checksum_line=rel["checksum_line"], algorithm=rel["algorithm"],
+                          checksums_members=bool(facts.get("checksum_members")))
+    return out
+
+
+def load_programs(path: Path, arch: str, facts_file: Path = FACTS_FILE) -> dict:
+    """The entries of programs.yml (path), each completed with its upstream facts for arch."""
+    programs = yaml.safe_load(Path(path).read_text())
+    facts = yaml.safe_load(Path(facts_file).read_text())["programs"]
+    return {name: (apply_facts(name, spec, facts[name], arch) if name in facts else spec)
+            for name, spec in programs.items()}
 
 
 def context(spec: dict, arch: str) -> dict:
@@ -62,43 +99,31 @@ def names(spec: dict, arch: str) -> dict:
     return out
 
 
-def digest_for(text: str, file_name: str) -> str:
-    """The sha256 digest a checksum file gives for file_name: the line whose path ends in that
-    name (GNU `<digest>  <path>` or `<digest> *<path>`, or BSD `SHA256 (<path>) = <digest>`), or
-    the only digest of a one-digest file (Grafana's <archive>.sha256). Empty when none."""
-    single, count = "", 0
-    for raw in text.splitlines():
-        line = raw.strip()
-        gnu, bsd = GNU_LINE.match(line), BSD_LINE.match(line)
-        if not (gnu or bsd):
-            continue
-        digest, path = (gnu.group(1), gnu.group(2)) if gnu else (bsd.group(2), bsd.group(1))
-        count += 1
-        single = digest
-        if path and Path(path.strip()).name == file_name:
-            return digest.lower()
-    return single.lower() if count == 1 else ""
+def digest_for(text: str, file_name: str, algorithm: str = "sha256") -> str:
+    """The digest a checksum file gives for file_name, in any form upstream writes it (the
+    collection's release_digest filter, which the roles use too). Empty when none."""
+    return facts_lib.release_digest(text, file_name, algorithm)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+def sha256_file(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def verify(name: str, archive: Path, checksums: Path, archive_name: str, origin: str) -> str:
+def verify(name: str, archive: Path, checksums: Path, archive_name: str, origin: str, algorithm: str = "sha256") -> str:
     """Check archive against the checksum file; SystemExit with a clear message when it does not
     match. Returns the digest."""
-    want = digest_for(checksums.read_text(errors="replace"), archive_name)
+    want = digest_for(checksums.read_text(errors="replace"), archive_name, algorithm)
     if not want:
-        raise SystemExit(f"{name}: {checksums.name} from {origin} gives no sha256 digest for {archive_name}; "
+        raise SystemExit(f"{name}: {checksums.name} from {origin} gives no {algorithm} digest for {archive_name}; "
                          "nothing was written to the mirror")
-    got = sha256_file(archive)
+    got = sha256_file(archive, algorithm)
     if got != want:
         raise SystemExit(f"{name}: {archive_name} from {origin} does not match its checksum file {checksums.name} "
-                         f"(sha256 {got}, the file says {want}); refused, nothing was written to the mirror")
+                         f"({algorithm} {got}, the file says {want}); refused, nothing was written to the mirror")
     return got
 
 
@@ -194,7 +219,7 @@ class Mirror:
             return None
         try:
             record = json.loads(stamp.read_text())
-            verify(program, archive, checksums, parts["archive"], "the mirror")
+            verify(program, archive, checksums, parts["archive"], "the mirror", spec["archive"].get("algorithm", "sha256"))
         except (SystemExit, ValueError):
             return None
         return record if record.get("version") == str(spec["version"]) else None
@@ -211,7 +236,7 @@ def from_folder(mirror: Mirror, program: str, spec: dict, folder: Path) -> dict 
     if not checksums.is_file():
         raise SystemExit(f"{program}: {archive} has no checksum file {checksums.name} beside it in ILP_RELEASE_DIR; "
                          "refused, nothing was written to the mirror")
-    digest = verify(program, archive, checksums, parts["archive"], f"ILP_RELEASE_DIR ({folder})")
+    digest = verify(program, archive, checksums, parts["archive"], f"ILP_RELEASE_DIR ({folder})", spec["archive"].get("algorithm", "sha256"))
     log(f"{program} {spec['version']}: {parts['archive']} from {folder}, sha256 verified")
     return mirror.place(program, spec, archive, checksums,
                         {"source": "folder", "origin": str(archive), "sha256": digest})
@@ -249,7 +274,7 @@ def from_upstream(mirror: Mirror, program: str, spec: dict, timeout: float = 60)
     archive, checksums = cache / parts["archive"], cache / parts["checksums"]
     if archive.exists() and checksums.exists():
         try:
-            digest = verify(program, archive, checksums, parts["archive"], "the download cache")
+            digest = verify(program, archive, checksums, parts["archive"], "the download cache", spec["archive"].get("algorithm", "sha256"))
         except SystemExit:
             digest = ""
         if digest:
@@ -260,7 +285,7 @@ def from_upstream(mirror: Mirror, program: str, spec: dict, timeout: float = 60)
     download(f"{url}/{parts['checksums']}", checksums, timeout)
     download(f"{url}/{parts['archive']}", archive, timeout)
     try:
-        digest = verify(program, archive, checksums, parts["archive"], url)
+        digest = verify(program, archive, checksums, parts["archive"], url, spec["archive"].get("algorithm", "sha256"))
     except SystemExit:
         archive.unlink(missing_ok=True)
         checksums.unlink(missing_ok=True)

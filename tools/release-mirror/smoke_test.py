@@ -26,7 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -60,20 +59,14 @@ def archive_paths(spec: dict) -> tuple[Path, Path, str]:
 def verify_checksum(archive: Path, checksums: Path, spec: dict) -> None:
     if not checksums.exists():
         raise Fail(f"checksum file missing: {checksums}")
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    expected = None
-    for line in checksums.read_text().splitlines():
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) == 1 and spec["archive"].get("checksums_format") == "hash-only":
-            expected = parts[0]
-        elif len(parts) >= 2 and parts[-1].lstrip("*") == archive.name:
-            expected = parts[0]
-    if expected is None:
+    algorithm = spec["archive"].get("algorithm", "sha256")
+    digest = hashlib.new(algorithm, archive.read_bytes()).hexdigest()
+    # Read the way the roles read it (the collection's release_digest filter).
+    expected = mirror.fetch.digest_for(checksums.read_text(), archive.name, algorithm)
+    if not expected:
         raise Fail(f"{archive.name} not listed in {checksums.name}")
-    if expected.lower() != digest:
-        raise Fail(f"sha256 mismatch: {checksums.name} says {expected}, archive is {digest}")
+    if expected != digest:
+        raise Fail(f"{algorithm} mismatch: {checksums.name} says {expected}, archive is {digest}")
 
 
 class Host:
@@ -203,7 +196,7 @@ def main() -> int:
     parser.add_argument("programs", nargs="*", help="programs to test (default: all built ones)")
     parser.add_argument("--image", default="ilp-observability/debian:12", help="test-host image")
     args = parser.parse_args()
-    programs = yaml.safe_load((HERE / "programs.yml").read_text())
+    programs = mirror.load_programs()
     unknown = [p for p in args.programs if p not in programs]
     if unknown:
         print(f"unknown program(s): {', '.join(unknown)}; known: {', '.join(programs)}", file=sys.stderr)
