@@ -195,6 +195,44 @@ def test_normal_reject_codes_are_a_variable(tmp_path):
     assert kept_share(tail, f02)[0] == len(TRACE_IDS)
 
 
+@pytest.mark.skipif(os.environ.get("ILP_TAIL_SAMPLING_CROSSCHECK") != "1",
+                    reason="set ILP_TAIL_SAMPLING_CROSSCHECK=1 (needs go and the Go module proxy; builds ~2 min)")
+def test_double_agrees_with_the_processor(tmp_path):
+    """tail_sampling_double.py against the processor itself (tail_sampling_crosscheck/main.go, built from the
+    Go module proxy; the processor only, not Jaeger), on the role's policies and the old ones, every case of
+    TRACES, 100 trace ids each."""
+    if shutil.which("go") is None:
+        pytest.fail("ILP_TAIL_SAMPLING_CROSSCHECK=1 but no `go` on PATH")
+    binary = tmp_path / "crosscheck"
+    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=Path(__file__).resolve().parent / "tail_sampling_crosscheck",
+                   check=True, timeout=900)
+    old_policies = {"decision_wait": "10s", "num_traces": 50000, "policies": [
+        {"name": "errors", "type": "status_code", "status_code": {"status_codes": ["ERROR"]}},
+        {"name": "ilp-failed-packets", "type": "string_attribute",
+         "string_attribute": {"key": "ilp.result", "values": ["reject", "error"]}},
+        {"name": "share", "type": "probabilistic", "probabilistic": {"sampling_percentage": 10.0}}]}
+    configs = {"old": old_policies}
+    for name, extra in (("defaults", {}), ("no normal codes", {"jaeger_tail_sampling_normal_reject_codes": []}),
+                        ("F99 and F08", {"jaeger_tail_sampling_normal_reject_codes": ["F99", "F08"]})):
+        (tmp_path / name).mkdir()
+        configs[name] = render(tmp_path / name, extra)[0]["processors"]["tail_sampling"]
+    for name, tail in configs.items():
+        cases, expected = [], set()
+        for case, (spans, _always) in TRACES.items():
+            for i in range(100):
+                trace_id = hashlib.sha256(f"{case}/{i}".encode()).digest()[:16]
+                cases.append({"id": trace_id.hex(), "spans": [{"status": s.status, "attrs": s.attributes} for s in spans]})
+                if decide(tail, trace_id, spans):
+                    expected.add(trace_id.hex())
+        (tmp_path / "tail.json").write_text(json.dumps(tail))
+        (tmp_path / "cases.json").write_text(json.dumps(cases))
+        proc = subprocess.run([str(binary), str(tmp_path / "tail.json"), str(tmp_path / "cases.json")],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, f"{name}: {proc.stderr}"
+        kept = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+        assert kept == expected, f"{name}: the processor and the double differ on {len(kept ^ expected)} traces"
+
+
 # The keys the processor's configuration takes at v0.139.0 (config.go, mapstructure tags of Config,
 # PolicyCfg/sharedPolicyCfg and each policy's Cfg struct); `jaeger validate` refuses any other key.
 TAIL_SAMPLING_KEYS = {"decision_wait", "num_traces", "block_on_overflow", "expected_new_traces_per_sec", "policies",
