@@ -199,6 +199,12 @@ class GrafanaAPI(HTTPAPIClient):
 
     # --- data sources ---------------------------------------------------------------------------
 
+    def plugin_installed(self, plugin_id):
+        """Whether ``GET /api/plugins/<id>/settings`` finds the plugin (404: "Plugin not found, no
+        installed plugin with that id", grafana/grafana pkg/api/plugins.go GetPluginSettingByID)."""
+        status, dummy = self.request_json('/api/plugins/%s/settings' % plugin_id, ok_statuses=(404,))
+        return status != 404
+
     def datasources(self):
         doc = self.get_json('/api/datasources')
         if not isinstance(doc, list):

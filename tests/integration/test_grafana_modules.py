@@ -662,3 +662,18 @@ def test_check_unhealthy_names_what_is_wrong(grafana, space):
         assert 'dashboard uid %s-absent: not in Grafana' % space in msg
     finally:
         grafana.delete_datasource(bad)
+
+
+def test_check_names_a_data_source_whose_plugin_is_missing(grafana, space):
+    grafana.require_double('remove a data source plugin from Grafana')
+    ds = grafana.double.add_datasource('%s-traces' % space, 'jaeger', uid='%s-traces' % space)
+    grafana.double.plugins.discard('jaeger')
+    try:
+        run = run_module('grafana_check', dict(url=grafana.url, expected_datasources=[ds['uid']], check_all_datasources=False,
+                                               **grafana.auth))
+        assert_clean_failure(run)
+        assert [(p['kind'], p['name']) for p in run.result['problems']] == [('missing_plugin', ds['name'])]
+        assert "its plugin 'jaeger' is not installed in Grafana" in run.result['msg']
+    finally:
+        grafana.double.plugins.add('jaeger')
+        grafana.delete_datasource(ds['uid'])
