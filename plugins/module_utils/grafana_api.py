@@ -58,12 +58,17 @@ class GrafanaAPIError(HTTPAPIError):
     """A request to the Grafana API failed; ``str(error)`` is safe to show to the user.
 
     ``grafana_status`` is the ``status`` of Grafana's error document, for example
-    ``version-mismatch``, ``name-exists`` or ``plugin-dashboard`` of a 412 answer.
+    ``version-mismatch`` or ``plugin-dashboard`` of a 412 answer; ``message_id`` its
+    ``messageId`` (Grafana's errutil errors, for example ``plugin.unavailable``).
     """
 
     @property
     def grafana_status(self):
         return (self.doc or {}).get('status') if isinstance(self.doc, dict) else None
+
+    @property
+    def message_id(self):
+        return (self.doc or {}).get('messageId') if isinstance(self.doc, dict) else None
 
 
 class GrafanaAPI(HTTPAPIClient):
@@ -193,6 +198,12 @@ class GrafanaAPI(HTTPAPIClient):
         return self.request_json('/api/folders', method='POST', body=body, ok_statuses=(409,))
 
     # --- data sources ---------------------------------------------------------------------------
+
+    def plugin_installed(self, plugin_id):
+        """Whether ``GET /api/plugins/<id>/settings`` finds the plugin (404: "Plugin not found, no
+        installed plugin with that id", grafana/grafana pkg/api/plugins.go GetPluginSettingByID)."""
+        status, dummy = self.request_json('/api/plugins/%s/settings' % plugin_id, ok_statuses=(404,))
+        return status != 404
 
     def datasources(self):
         doc = self.get_json('/api/datasources')

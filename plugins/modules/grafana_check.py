@@ -39,6 +39,9 @@ options:
         C(plugin.unavailable) or 501, for example the Alertmanager data source) are reported
         with status C(UNSUPPORTED) as a warning.
       - When V(false) they are problems of kind C(unsupported_health).
+      - When the data source's plugin is not installed at all (Grafana answers the health check
+        with 500 C(plugin.unavailable) and C(GET /api/plugins/<type>/settings) with 404), it is
+        always a problem, of kind C(missing_plugin): such a data source cannot work.
     type: bool
     default: true
   expected_dashboards:
@@ -126,7 +129,8 @@ datasources:
       type: str
       sample: prometheus
     status:
-      description: C(OK), C(ERROR), C(UNSUPPORTED) (no backend health check) or C(MISSING).
+      description: C(OK), C(ERROR), C(UNSUPPORTED) (no backend health check), C(MISSING_PLUGIN) (its plugin
+        is not installed) or C(MISSING).
       type: str
       sample: OK
     message:
@@ -167,6 +171,7 @@ problems:
           C(missing_datasource) an expected data source does not exist;
           C(unhealthy_datasource) a data source health check failed;
           C(unsupported_health) a data source has no health check and O(allow_unsupported=false);
+          C(missing_plugin) the plugin of a data source is not installed in Grafana;
           C(missing_dashboard) an expected dashboard does not exist.
       type: str
       sample: unhealthy_datasource
@@ -196,6 +201,10 @@ from ansible_collections.ilp.observability.plugins.module_utils.grafana_api impo
 
 POLL_SECONDS = 1.0
 UNSUPPORTED_STATUSES = (404, 500, 501)
+# Grafana's answer when a data source's plugin is not there (or has no backend): 500
+# {"messageId": "plugin.unavailable", "message": "Plugin unavailable"} (grafana/grafana
+# pkg/plugins/errors.go, ErrPluginUnavailable).
+PLUGIN_UNAVAILABLE = 'plugin.unavailable'
 
 
 def _problem(kind, name, message):
@@ -240,6 +249,14 @@ def check(api, p):
             message = doc.get('message') or ''
             if code == 200 and doc.get('status') == 'OK':
                 state = 'OK'
+            elif code == 500 and doc.get('messageId') == PLUGIN_UNAVAILABLE and not api.plugin_installed(ds.get('type')):
+                # A frontend-only plugin (Alertmanager) answers the same 500; a plugin that is not
+                # installed is told apart by its settings (404).
+                state = 'MISSING_PLUGIN'
+                problems.append(_problem('missing_plugin', ds.get('name'), "%s: its plugin '%s' is not installed in Grafana "
+                                         "(health check: HTTP 500 plugin.unavailable; GET /api/plugins/%s/settings: 404): "
+                                         "install it (grafana_plugins) or remove the data source"
+                                         % (_describe(ds), ds.get('type'), ds.get('type'))))
             elif code in UNSUPPORTED_STATUSES and doc.get('status') not in ('ERROR',):
                 state = 'UNSUPPORTED'
                 text = '%s: Grafana has no health check for it (HTTP %s: %s)' % (_describe(ds), code, message or 'no message')

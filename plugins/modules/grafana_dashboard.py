@@ -15,11 +15,15 @@ description:
   - A dashboard is only written when it differs from what Grafana holds, compared after both
     sides are normalised the same way (see the notes), so pushing the same set again reports
     no change and writes nothing.
-  - One listing (C(GET /api/search?type=dash-db), paged) finds which dashboards exist; only
-    those are read (C(GET /api/dashboards/uid/<uid>)), and only the ones that differ are
-    written (C(POST /api/dashboards/db)).
+  - One listing (C(GET /api/search?type=dash-db), paged) finds which dashboards exist; every
+    dashboard of the set is then read by uid (C(GET /api/dashboards/uid/<uid>)), also those the
+    listing did not name, since under Grafana 12/13's unified storage the search index lags the
+    writes (a dashboard saved a moment ago may be missing from it); only the ones that differ
+    are written (C(POST /api/dashboards/db)).
   - Every save carries the message V(ilp.observability sha256:<digest>) in Grafana's version
-    history, the digest of the normalised dashboard and its folder. When a dashboard differs
+    history, the digest of the normalised dashboard and its folder; Grafana refuses messages
+    over 500 bytes, so O(commit_message) is shortened to fit and the marker is always kept
+    whole. When a dashboard differs
     and the current version in Grafana was not saved by this module (someone edited it in the
     UI, or another tool saved it), the module fails, names who saved it and when, and writes
     nothing, unless O(overwrite=true).
@@ -84,6 +88,8 @@ options:
     description:
       - Text of the version history message of every save; the module appends its marker
         V([ilp.observability sha256:<digest>]).
+      - Grafana refuses a message longer than 500 bytes; a longer text is cut (at a character
+        boundary, ending in C(...)) so that the message with its marker fits.
     type: str
     default: Pushed by ilp.observability.grafana_dashboard
 extends_documentation_fragment:
@@ -255,6 +261,10 @@ from ansible_collections.ilp.observability.plugins.module_utils.grafana_api impo
 )
 
 MARKER = 'ilp.observability sha256:'
+# Grafana refuses a save message longer than 500 bytes (Go len) with 400 "message too long, max 500
+# characters": grafana/grafana pkg/services/dashboards/service/dashboard_service.go,
+# ValidateBasicDashboardProperties, and ErrDashboardMessageTooLong in its dashboard errors.
+MAX_MESSAGE_BYTES = 500
 MARKER_RE = re.compile(r'ilp\.observability sha256:([0-9a-f]{64})')
 UID_RE = re.compile(r'^[A-Za-z0-9_-]{1,40}$')
 ACTIONS = ('created', 'updated', 'unchanged', 'deleted', 'skipped')
@@ -319,6 +329,19 @@ def digest_of(normalized, folder_uid):
     text = json.dumps(dict(dashboard=normalized, folderUid=folder_uid or ''), sort_keys=True, separators=(',', ':'),
                       ensure_ascii=False)
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def save_message(commit_message, digest):
+    """``<commit_message> [<marker>]``, at most MAX_MESSAGE_BYTES UTF-8 bytes; the marker is kept whole."""
+    marker = MARKER + digest
+    if not commit_message:
+        return marker
+    room = MAX_MESSAGE_BYTES - len((' [%s]' % marker).encode('utf-8'))
+    text = commit_message
+    if len(text.encode('utf-8')) > room:
+        cut = text.encode('utf-8')[:room - 3].decode('utf-8', 'ignore')
+        text = cut.rstrip() + '...'
+    return '%s [%s]' % (text, marker)
 
 
 def marker_digest(message):
@@ -504,7 +527,10 @@ def plan(api, entries, target_uid, params):
         entry.digest = digest_of(entry.normalized, target_uid)
         item = dict(entry=entry, action=None, current=None, meta={}, overwrite=False, reason=None)
         items.append(item)
-        current = api.get_dashboard(entry.uid) if entry.uid in listing else None
+        # Read it by uid even when search did not list it: under unified storage (Grafana 12/13)
+        # the search index lags the writes, and a dashboard saved moments ago would otherwise be
+        # POSTed as new, without its version, and refused with 412 version-mismatch.
+        current = api.get_dashboard(entry.uid)
         if current is None:
             item['action'] = 'created'
             continue
@@ -559,17 +585,20 @@ def prune_candidates(api, listing, entries, target_uid):
 
 
 def explain_412(exc, entry, folder_path):
+    """The 412 answers Grafana gives a dashboard save today (grafana/grafana
+    pkg/api/apierrors/dashboard.go ToDashboardErrorResponse, and the dashboard errors):
+    version-mismatch ("The dashboard has been changed by someone else") and plugin-dashboard
+    ("The dashboard belongs to plugin <name>.")."""
     status = exc.grafana_status
     if status == 'version-mismatch':
         why = ('someone saved it in Grafana between the module reading it and writing it (412 version-mismatch); '
                'run again to see who, or set overwrite: true')
-    elif status == 'name-exists':
-        why = ("another dashboard titled '%s' already exists in folder %s (412 name-exists): give the dashboards different "
-               "titles, or remove the other one" % (entry.title, folder_path or 'General'))
     elif status == 'plugin-dashboard':
         why = ('it belongs to a Grafana plugin (412 plugin-dashboard), which Grafana does not let the API overwrite; '
                'set overwrite: true to replace it anyway, or give the dashboard another uid')
     else:
+        # Grafana 11.3 and later raise no 412 for a title (titles need not be unique,
+        # grafana/grafana#90687); another status is named as Grafana gave it.
         why = 'Grafana refused it with 412 Precondition Failed (status %s)' % (status or 'unknown')
     return "cannot save '%s' (uid %s): %s. %s" % (entry.title, entry.uid, why, exc.msg)
 
@@ -654,9 +683,7 @@ def main():
                     else:
                         body['id'] = None
                         body.pop('version', None)
-                    message = MARKER + entry.digest
-                    if p['commit_message']:
-                        message = '%s [%s]' % (p['commit_message'], message)
+                    message = save_message(p['commit_message'], entry.digest)
                     try:
                         saved = api.save_dashboard(body, target_uid, message, overwrite=item['overwrite'])
                     except GrafanaAPIError as exc:

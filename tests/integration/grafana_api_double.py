@@ -21,7 +21,20 @@ grafana_dashboard (for tools/bench-grafana), use:
 - ``PATCH /api/org/users/<id>``                         DOC_ORG "Updates the given user"
 - ``GET /api/frontend/settings``                        DOC_OTHER "Frontend Settings API"
 - ``POST /api/user/using/<org id>``                     DOC_USER "Switch user context for signed in user"
+- ``GET /api/plugins/<id>/settings``                    SRC_PLUGIN_SETTINGS
 - basic authentication and service account tokens       DOC_AUTH
+
+Where Grafana 12/13 behaves otherwise than its documentation (or the documentation says
+nothing), the double follows Grafana's source, cited by path (grafana/grafana, read as stored
+text, never fetched or run) or the pull request that changed it:
+
+- the search index lags writes (``search_lag_requests``, ``search_lag_seconds``): SRC_SEARCH_LAG;
+- a dashboard's version is its generation: re-saving the same dashboard into the same folder
+  does not bump it (SRC_GENERATION);
+- a save message over 500 bytes is refused with 400 (SRC_MESSAGE);
+- titles need not be unique: no 412 name-exists for a title (SRC_TITLES);
+- a data source whose plugin is not installed answers its health check with 500
+  ``plugin.unavailable`` (SRC_PLUGIN_UNAVAILABLE).
 
 It listens on 127.0.0.1 on a free port, in a thread, keeps everything in memory and counts
 every HTTP request it receives (``calls``). Run it on its own for manual tests with
@@ -38,6 +51,7 @@ import json
 import re
 import socket
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -54,6 +68,37 @@ DOC_ORG = 'https://grafana.com/docs/grafana/latest/developers/http_api/org/'
 DOC_AUTH = 'https://grafana.com/docs/grafana/latest/developers/http_api/authentication/'
 DOC_JSON_MODEL = 'https://grafana.com/docs/grafana/latest/dashboards/build-dashboards/view-dashboard-json-model/'
 DOC_PROVISIONING = 'https://grafana.com/docs/grafana/latest/administration/provisioning/#dashboards'
+# Grafana's source (grafana/grafana), read as stored text:
+# pkg/services/dashboards/errors.go (dashboardaccess.DashboardErr in newer trees):
+#   ErrDashboardMessageTooLong = {Reason: "message too long, max 500 characters", StatusCode: 400} (no status);
+#   ErrDashboardVersionMismatch = {412, "version-mismatch", "The dashboard has been changed by someone else"}.
+# pkg/services/dashboards/service/dashboard_service.go, ValidateBasicDashboardProperties:
+#   `if message != "" && len(message) > 500 { return dashboards.ErrDashboardMessageTooLong }` (Go len: bytes).
+# pkg/api/apierrors/dashboard.go, ToDashboardErrorResponse: a DashboardErr with a status answers
+#   {"status", "message"}, one without answers {"message"}; an app plugin's dashboard answers
+#   412 {"status": "plugin-dashboard", "message": "The dashboard belongs to plugin <name>."}.
+SRC_MESSAGE = 'grafana/grafana pkg/services/dashboards/service/dashboard_service.go ValidateBasicDashboardProperties'
+# grafana/grafana#90687 "Dashboards: Remove unique name constraints", release notice: "In Grafana 11.3,
+# dashboards and folder names are no longer required to be unique."
+SRC_TITLES = 'https://github.com/grafana/grafana/pull/90687'
+# Under unified storage (Grafana 12/13) /api/search answers from a search index that is updated
+# after the write returns, so a dashboard just written may be missing from search for a while
+# (issue 17 of this project; unified storage keeps objects in its `resource` table and searches a
+# separate index: grafana/grafana pkg/storage/unified/README.md). GET /api/dashboards/uid/<uid>
+# reads the object itself and sees every write at once.
+SRC_SEARCH_LAG = 'grafana/grafana pkg/storage/unified/README.md (object store vs. search index)'
+# Under unified storage a dashboard is a Kubernetes-style object whose version is its
+# metadata.generation, which only changes when the spec (the dashboard JSON) changes; moving it to
+# another folder (an annotation) is treated as a change here, as the legacy API's folder move is.
+SRC_GENERATION = 'Kubernetes API conventions, metadata.generation; issue 17 of this project'
+# pkg/plugins/errors.go: errPluginUnavailableBase = errutil.Internal("plugin.unavailable",
+# errutil.WithPublicMessage("Plugin unavailable")); errutil's public JSON is
+# {"message", "messageId", "statusCode"}.
+SRC_PLUGIN_UNAVAILABLE = 'grafana/grafana pkg/plugins/errors.go ErrPluginUnavailable'
+# pkg/api/plugins.go, GetPluginSettingByID: 404 "Plugin not found, no installed plugin with that id".
+SRC_PLUGIN_SETTINGS = 'grafana/grafana pkg/api/plugins.go GetPluginSettingByID'
+# Plugins the double has installed (Grafana's core data sources plus TestData).
+CORE_PLUGINS = ('prometheus', 'loki', 'jaeger', 'alertmanager', 'grafana-testdata-datasource')
 
 # The schemaVersion this double "migrates" stored dashboards to when they are read.
 SCHEMA_VERSION = 41
@@ -83,7 +128,8 @@ class GrafanaAPIDouble(object):
 
     is_double = True
 
-    def __init__(self, admin_password='double-admin-password', versions_format='object'):
+    def __init__(self, admin_password='double-admin-password', versions_format='object', search_lag_requests=0,
+                 search_lag_seconds=0.0):
         self.lock = threading.RLock()
         self._ids = itertools.count(1)
         self.calls = []  # (method, path with query, authenticated login or None, HTTP status)
@@ -96,7 +142,15 @@ class GrafanaAPIDouble(object):
         self.versions = {}
         self.datasources = []
         self.datasource_health = {}
+        self.plugins = set(CORE_PLUGINS)
         self.database_ok = True
+        # SRC_SEARCH_LAG: /api/search answers from this index, which takes a write in only once
+        # ``search_lag_requests`` further searches were answered and ``search_lag_seconds`` passed.
+        self.search_lag_requests = search_lag_requests
+        self.search_lag_seconds = search_lag_seconds
+        self.search_index = {}
+        self._index_queue = []  # [uid, snapshot or None (deleted), due search count, due time]
+        self._search_count = 0
         # DOC_VERSIONS shows a plain list in older releases and {"continueToken", "versions"} in
         # the current one; both are served so that clients can be tested against each.
         self.versions_format = versions_format
@@ -171,6 +225,23 @@ class GrafanaAPIDouble(object):
 
     # --- state ------------------------------------------------------------------------------------
 
+    def _index(self, uid):
+        """Queue the current state of dashboard ``uid`` (absent: deleted) for the search index."""
+        stored = self.dashboards.get(uid)
+        self._index_queue.append([uid, copy.deepcopy(stored) if stored is not None else None,
+                                  self._search_count + self.search_lag_requests,
+                                  time.monotonic() + self.search_lag_seconds])
+
+    def _apply_index(self):
+        now_ = time.monotonic()
+        due = [e for e in self._index_queue if e[2] < self._search_count and e[3] <= now_]
+        for entry in due:
+            self._index_queue.remove(entry)
+            if entry[1] is None:
+                self.search_index.pop(entry[0], None)
+            else:
+                self.search_index[entry[0]] = entry[1]
+
     def folder_path(self, uid):
         titles = []
         while uid:
@@ -205,14 +276,14 @@ class GrafanaAPIDouble(object):
         if existing is not None and not overwrite and dashboard.get('version') != existing['version']:
             # DOC_DASHBOARD 412: "The dashboard has been changed by someone else, status=version-mismatch".
             raise Reply(412, dict(message='The dashboard has been changed by someone else', status='version-mismatch'))
-        if not overwrite:
-            for other in self.dashboards.values():
-                if other['uid'] != uid and other['folderUid'] == (folder_uid or '') and \
-                        other['data'].get('title', '').lower() == title.lower():
-                    # DOC_DASHBOARD 412 status=name-exists (a dashboard with the same name in the folder).
-                    raise Reply(412, dict(message='A dashboard with the same name in the folder already exists',
-                                          status='name-exists'))
+        if len((message or '').encode('utf-8')) > 500:
+            # SRC_MESSAGE: 400 {"message": "message too long, max 500 characters"}, no status.
+            raise Reply(400, dict(message='message too long, max 500 characters'))
+        # SRC_TITLES: since Grafana 11.3 two dashboards of a folder may have the same title (no name-exists).
         stamp = now()
+        if existing is not None and _spec(existing['data']) == _spec(dashboard) and existing['folderUid'] == (folder_uid or ''):
+            # SRC_GENERATION: same spec, same folder: nothing changes, the version stays.
+            return existing
         if existing is None:
             existing = dict(id=next(self._ids), uid=uid, version=0, created=stamp, createdBy=login, provisioned=False)
             self.dashboards[uid] = existing
@@ -224,6 +295,7 @@ class GrafanaAPIDouble(object):
         history.append(dict(id=next(self._ids), dashboardId=existing['id'], uid=uid,
                             parentVersion=existing['version'] - 1, restoredFrom=0, version=existing['version'],
                             created=stamp, createdBy=login, message=message or '', data=copy.deepcopy(data)))
+        self._index(uid)
         return existing
 
     @staticmethod
@@ -361,6 +433,7 @@ class GrafanaAPIDouble(object):
                 raise Reply(400, dict(message='provisioned dashboard cannot be deleted', status='provisioned'))
             del self.dashboards[stored['uid']]
             self.versions.pop(stored['uid'], None)
+            self._index(stored['uid'])
             title = stored['data'].get('title')
             # DOC_DASHBOARD "Delete dashboard by uid": {title, message, id}.
             return 200, dict(title=title, message='Dashboard %s deleted' % title, id=stored['id'])
@@ -417,6 +490,12 @@ class GrafanaAPIDouble(object):
         match = re.match(r'^/api/datasources/uid/([^/]+)/health$', path)
         if match and method == 'GET':
             return self._datasource_health(match.group(1))
+        match = re.match(r'^/api/plugins/([^/]+)/settings$', path)
+        if match and method == 'GET':
+            if match.group(1) not in self.plugins:
+                # SRC_PLUGIN_SETTINGS
+                raise Reply(404, dict(message='Plugin not found, no installed plugin with that id'))
+            return 200, dict(id=match.group(1), type='datasource', enabled=True)
         if path == '/api/frontend/settings' and method == 'GET':
             # DOC_OTHER "Frontend Settings API": buildInfo.version (read by community.grafana).
             return 200, dict(buildInfo=dict(version=VERSION, commit='double', buildstamp=0), appSubUrl='', datasources={})
@@ -461,8 +540,11 @@ class GrafanaAPIDouble(object):
                 hits.append(dict(id=folder['id'], uid=folder['uid'], title=folder['title'], type='dash-folder',
                                  url='/dashboards/f/%s/%s' % (folder['uid'], slugify(folder['title'])), tags=[],
                                  isStarred=False, uri='db/%s' % slugify(folder['title'])))
+        # SRC_SEARCH_LAG: dashboards come from the search index, which may lag the writes.
+        self._search_count += 1
+        self._apply_index()
         if kind in ('', 'dash-db'):
-            for stored in self.dashboards.values():
+            for stored in self.search_index.values():
                 data = stored['data']
                 if uids and stored['uid'] not in uids:
                     continue
@@ -526,6 +608,7 @@ class GrafanaAPIDouble(object):
             for dash_uid in [d['uid'] for d in self.dashboards.values() if d['folderUid'] == folder_uid]:
                 del self.dashboards[dash_uid]
                 self.versions.pop(dash_uid, None)
+                self._index(dash_uid)
         folder = self.folders[uid]
         for folder_uid in doomed:
             self.folders.pop(folder_uid, None)
@@ -575,6 +658,9 @@ class GrafanaAPIDouble(object):
         if not any(ds['uid'] == uid for ds in self.datasources):
             raise Reply(404, dict(message='Data source not found'))
         ds = next(d for d in self.datasources if d['uid'] == uid)
+        if ds['type'] not in self.plugins:
+            # SRC_PLUGIN_UNAVAILABLE: the data source's plugin is not installed (or failed to load).
+            raise Reply(500, dict(message='Plugin unavailable', messageId='plugin.unavailable', statusCode=500))
         if uid in self.datasource_health:
             status, message = self.datasource_health[uid]
         elif ds['type'] == 'grafana-testdata-datasource':
@@ -586,6 +672,11 @@ class GrafanaAPIDouble(object):
         if status != 'OK':
             raise Reply(400, dict(status=status, message=message))
         return 200, dict(status='OK', message=message)
+
+
+def _spec(data):
+    """The dashboard JSON without the fields Grafana owns (id, version), to compare two saves."""
+    return dict((k, v) for k, v in (data or {}).items() if k not in ('id', 'version'))
 
 
 def _int(query, name, default):
@@ -631,8 +722,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == '__main__':
-    import time
-
     api_double = GrafanaAPIDouble().start()
     api_double.add_token('double-token', 'sa-double', 'Admin')
     api_double.add_datasource('Prometheus', 'prometheus', uid='prometheus')

@@ -282,6 +282,68 @@ def test_loki_store_linked_both_ways(tmp_path):
     assert r.derived["plugins"] == [] and r.derived["log_store"] == "loki"
 
 
+# The alert list panel's data source filter, ported from Grafana's frontend (grafana/grafana):
+# - public/app/plugins/panel/alertlist/module.tsx: the "Datasource" option's picker stores the
+#   picked data source's NAME (`return props.onChange(ds.name)`); null means no filter.
+# - public/app/plugins/panel/alertlist/UnifiedAlertList.tsx, filterRules(): `if (options.datasource)`
+#   keeps the rules whose `dataSourceName === options.datasource`, or, when the option is
+#   GRAFANA_DATASOURCE_NAME ('-- Grafana --'), those of the Grafana rules source ('grafana').
+# - public/app/features/alerting/unified/utils/datasource.ts: a rule's dataSourceName is its rules
+#   source's name (getRulesSourceName: `rulesSource.name`); the rules sources are the data sources
+#   of a supported type (SUPPORTED_EXTERNAL_RULE_SOURCE_TYPES: loki, prometheus,
+#   grafana-amazonprometheus-datasource, grafana-azureprometheus-datasource) whose
+#   `jsonData.manageAlerts !== false` (isDataSourceManagingAlerts), plus 'grafana'.
+GRAFANA_DATASOURCE_NAME = "-- Grafana --"
+GRAFANA_RULES_SOURCE_NAME = "grafana"
+RULE_SOURCE_TYPES = ("loki", "prometheus", "grafana-amazonprometheus-datasource", "grafana-azureprometheus-datasource")
+
+
+def rules_source_names(datasources: list) -> list:
+    return [ds["name"] for ds in datasources
+            if ds["type"] in RULE_SOURCE_TYPES and (ds.get("jsonData") or {}).get("manageAlerts") is not False] \
+        + [GRAFANA_RULES_SOURCE_NAME]
+
+
+def alert_list_selects(option, data_source_name: str) -> bool:
+    """Whether an alert list whose options.datasource is ``option`` shows the rules of ``data_source_name``."""
+    if not option:
+        return True
+    if option == GRAFANA_DATASOURCE_NAME:
+        return data_source_name == GRAFANA_RULES_SOURCE_NAME
+    return data_source_name == option
+
+
+def test_the_ported_alert_list_rule_tells_names_from_uids():
+    provisioned = [{"name": "Prometheus", "uid": "prometheus", "type": "prometheus"}]
+    assert rules_source_names(provisioned) == ["Prometheus", "grafana"]
+    assert alert_list_selects("Prometheus", "Prometheus") and alert_list_selects(None, "Prometheus")
+    assert not alert_list_selects("prometheus", "Prometheus"), "a uid is not a name: nothing is selected"
+    assert alert_list_selects(GRAFANA_DATASOURCE_NAME, "grafana") and not alert_list_selects(GRAFANA_DATASOURCE_NAME, "Prometheus")
+    assert rules_source_names([dict(provisioned[0], jsonData={"manageAlerts": False})]) == ["grafana"]
+
+
+@pytest.mark.parametrize("hosts", [VICTORIALOGS_STORE, LOKI_STORE], ids=["victorialogs", "loki"])
+def test_every_alert_list_panel_selects_the_provisioned_prometheus(tmp_path, hosts):
+    """Each alert list panel of files/dashboards, filtered as Grafana filters it, shows the rules of the
+    Prometheus data source the role provisions (the datasource-managed rules: Watchdog and the ILP alerts)."""
+    ds = render(tmp_path, hosts=hosts).datasources
+    prometheus = ds["prometheus"]
+    sources = rules_source_names(list(ds.values()))
+    assert prometheus["name"] in sources
+    alert_lists = []
+    for path in sorted((TOP / "files" / "dashboards").glob("*.json")):
+        stack = list(json.loads(path.read_text())["panels"])
+        while stack:
+            panel = stack.pop(0)
+            stack.extend(panel.get("panels") or [])
+            if panel.get("type") == "alertlist":
+                alert_lists.append((path.name, panel["title"], panel["options"].get("datasource")))
+    assert len(alert_lists) == 4, alert_lists
+    for name, title, option in alert_lists:
+        selected = [source for source in sources if alert_list_selects(option, source)]
+        assert prometheus["name"] in selected, (name, title, option, sources)
+
+
 def test_tls_basic_auth_and_addresses_follow_the_components_roles(tmp_path):
     r = render(tmp_path, {"grafana_datasources_ca_cert": TLS_CERT}, SECURED)
     ds = r.datasources

@@ -37,7 +37,9 @@ runbook links from the rule templates' runbook_url annotations, behind the dashb
 constant variable runbook_base_url (prometheus_runbook_base_url).
 
 Every panel and target uses the Prometheus datasource with uid "prometheus" (dashboard_common.DATASOURCE):
-the grafana role provisions that datasource under that uid.
+the grafana role provisions that datasource under that uid. Alert list panels name it instead
+(options.datasource = "Prometheus", dashboard_common.DATASOURCE_NAME): that panel filters by the
+datasource's name.
 """
 from __future__ import annotations
 

@@ -34,6 +34,13 @@ RUNBOOK_DIR = TOP / "docs" / "runbooks"
 # a Prometheus datasource with exactly this uid (and this type); no datasource variable.
 DATASOURCE_UID = "prometheus"
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+# The NAME the grafana role provisions that datasource under (roles/grafana/vars/main.yml,
+# grafana__ds_base.prometheus.name). The alert list panel filters by name, not uid: its editor
+# stores the picked datasource's name (grafana/grafana public/app/plugins/panel/alertlist/module.tsx,
+# `props.onChange(ds.name)`) and UnifiedAlertList.tsx's filterRules keeps the rules whose
+# `dataSourceName === options.datasource`, the rules source's name (utils/datasource.ts,
+# getRulesSourceName). A uid there matches no rule and the panel stays empty.
+DATASOURCE_NAME = "Prometheus"
 
 # Every dashboard: these tags first, the last hour, refreshed every 30 seconds.
 BASE_TAG = "ilp"
@@ -377,7 +384,7 @@ def alert_list(settings, title, description, label_filter, runbook_files, alerts
         "alertInstanceLabelFilter": label_filter,
         "alertName": "",
         "dashboardAlerts": False,
-        "datasource": DATASOURCE_UID,
+        "datasource": DATASOURCE_NAME,
         "groupBy": [],
         "groupMode": "default",
         "maxItems": 50,

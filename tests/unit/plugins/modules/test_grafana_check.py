@@ -84,6 +84,27 @@ def test_datasource_without_health_check(run, allow, outcome_expected):
         assert result['problems'][0]['kind'] == 'unsupported_health'
 
 
+JAEGER = {'uid': 'jaeger', 'name': 'Jaeger', 'type': 'jaeger'}
+UNAVAILABLE = {'message': 'Plugin unavailable', 'messageId': 'plugin.unavailable', 'statusCode': 500}
+
+
+@pytest.mark.parametrize('installed', [True, False])
+def test_plugin_unavailable_names_a_missing_plugin(run, installed):
+    settings = {'id': 'jaeger'} if installed else error(404, {'message': 'Plugin not found, no installed plugin with that id'})
+    fake = routes({('GET', '/api/datasources'): [[PROM, JAEGER]],
+                   ('GET', '/api/datasources/uid/jaeger/health'): error(500, UNAVAILABLE),
+                   ('GET', '/api/plugins/jaeger/settings'): settings})
+    outcome, result, dummy = run(args(), [fake])
+    assert [d['status'] for d in result['datasources']] == ['OK', 'UNSUPPORTED' if installed else 'MISSING_PLUGIN']
+    if installed:
+        assert outcome == 'exit', result['msg']
+    else:
+        assert outcome == 'fail'
+        assert result['problems'][0]['kind'] == 'missing_plugin'
+        assert ("data source 'Jaeger' (uid jaeger, type jaeger): its plugin 'jaeger' is not installed in Grafana"
+                in result['msg'])
+
+
 def test_only_expected_datasources(run):
     outcome, result, fake = run(args(expected_datasources=['prom'], check_all_datasources=False), [routes()])
     assert outcome == 'exit', result['msg']

@@ -154,7 +154,9 @@ def test_create_in_root_sends_folder_uid_and_marker(run):
     assert body['dashboard']['id'] is None and 'version' not in body['dashboard']
     assert gd.marker_digest(body['message']) == gd.digest_of(gd.normalize_dashboard(DASH), '')
     assert body['message'].startswith('Pushed by ilp.observability.grafana_dashboard [')
-    assert result['http_calls'] == 2 and result['http_calls_by_method'] == {'GET': 1, 'POST': 1}
+    # search, then a read by uid (404: it really is new) before creating it
+    assert result['http_calls'] == 3 and result['http_calls_by_method'] == {'GET': 2, 'POST': 1}
+    assert fake.requests() == ['GET /api/search', 'GET /api/dashboards/uid/ilp-a', 'POST /api/dashboards/db']
 
 
 def test_unchanged_dashboard_is_read_once_and_not_written(run):
@@ -227,6 +229,27 @@ def test_moved_out_of_the_folder_in_grafana_is_a_conflict(run):
     assert 'moved out of folder ops' in result['msg']
 
 
+def test_a_dashboard_search_does_not_list_yet_is_compared_not_created(run):
+    """Unified storage's search index lags writes: the read by uid finds the dashboard just pushed."""
+    outcome, result, fake = run(dict(dashboard=DASH), {
+        ('GET', '/api/search'): [[]],
+        ('GET', '/api/dashboards/uid/ilp-a'): current(DASH)})
+    assert outcome == 'exit', result['msg']
+    assert result['changed'] is False and result['dashboards'][0]['action'] == 'unchanged'
+    assert fake.requests('POST') == []
+
+
+@pytest.mark.parametrize('text', ['x' * 2000, 'é' * 700, 'short'])
+def test_save_message_fits_grafanas_500_bytes_with_the_marker_whole(text):
+    digest = 'a' * 64
+    message = gd.save_message(text, digest)
+    assert len(message.encode('utf-8')) <= 500
+    assert message.endswith(' [ilp.observability sha256:%s]' % digest)
+    assert gd.marker_digest(message) == digest
+    assert message.startswith(text if len(text) < 100 else text[:50])
+    assert gd.save_message('', digest) == 'ilp.observability sha256:' + digest
+
+
 def test_provisioned_dashboard_is_skipped(run):
     outcome, result, fake = run(dict(dashboard=dict(DASH, title='other')), {
         ('GET', '/api/search'): [[hit('ilp-a')]],
@@ -239,7 +262,7 @@ def test_provisioned_dashboard_is_skipped(run):
 
 @pytest.mark.parametrize('status, expected', [
     ('version-mismatch', 'someone saved it in Grafana between the module reading it and writing it (412 version-mismatch)'),
-    ('name-exists', "another dashboard titled 'ILP A' already exists in folder General (412 name-exists)"),
+    ('name-exists', 'Grafana refused it with 412 Precondition Failed (status name-exists)'),  # not raised since 11.3
     ('plugin-dashboard', 'it belongs to a Grafana plugin (412 plugin-dashboard)'),
 ])
 def test_412_says_which(run, status, expected):
