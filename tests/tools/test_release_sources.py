@@ -210,17 +210,21 @@ def fake_builds(monkeypatch, tmp_path):
     monkeypatch.setattr(build, "PLACED", {})
     built = []
 
-    def fake_build(name, spec, force=False):  # pylint: disable=unused-argument
+    def fake_build(name, spec, force=False, arch=ARCH):  # pylint: disable=unused-argument
         assert spec.get("source") != "upstream-only"
-        fetch.Mirror(cache, ARCH).restore_built(name, spec)
-        built.append(name)
-        parts = fetch.names(spec, ARCH)
+        fetch.Mirror(cache, arch).restore_built(name, spec)
+        built.append(name if arch == ARCH else f"{name}-{arch}")
+        parts = fetch.names(spec, arch)
         outdir = cache / "mirror" / parts["url_path"]
         outdir.mkdir(parents=True, exist_ok=True)
-        (outdir / parts["archive"]).write_bytes(b"built " + name.encode())
-        (outdir / parts["checksums"]).write_text(f"{hashlib.sha256(b'built ' + name.encode()).hexdigest()}  {parts['archive']}\n")
-        result = {"program": name, "version": str(spec["version"]), "archive": f"{parts['url_path']}/{parts['archive']}"}
-        (outdir / f".built-{name}-{ARCH}").write_text(json.dumps(result))
+        data = f"built {name}".encode() + (b"" if arch == ARCH else f" {arch}".encode())
+        (outdir / parts["archive"]).write_bytes(data)
+        # As build.pack writes it: a checksum file other arches share keeps their lines.
+        build.write_checksums(outdir / parts["checksums"], f"{hashlib.sha256(data).hexdigest()}  {parts['archive']}\n",
+                              fetch.shared_checksum_archives(spec, arch))
+        result = {"program": name, "version": str(spec["version"]), "arch": arch,
+                  "archive": f"{parts['url_path']}/{parts['archive']}"}
+        (outdir / f".built-{name}-{arch}").write_text(json.dumps(result))
         return result
 
     monkeypatch.setattr(build, "build", fake_build)
