@@ -934,7 +934,7 @@ def build(name: str, spec: dict, force: bool = False, arch: str = ARCH) -> dict:
     npm_tarballs = None
     if source == "npm":
         # Nothing to compile: the official build, repacked from the npm registry.
-        log(f"{name} {version}: fetching {spec['npm_package']} from the npm registry")
+        log(f"{label} {version}: fetching {fmt(spec['npm_package'], ctx)} from the npm registry")
         src_dir, npm_tarballs, meta = fetch_npm_sources(spec, ctx, workdir)
         bindir = src_dir / "bin"
         module_time = dt.datetime.fromisoformat(meta["time"][meta["version"]].replace("Z", "+00:00"))
