@@ -1058,3 +1058,12 @@ def test_prometheus_keeps_what_its_go_build_embeds():
     ui = PROGRAMS["prometheus"]["ui"]
     assert ui["keep"] == ["web/ui/embed.go", "web/ui/static"]
     assert all(any(out == k or out.startswith(k + "/") for k in ui["keep"]) for out in ui["outputs"])
+
+
+def test_the_smoke_test_runs_the_build_hosts_archives_under_upstreams_names():
+    spec_ = importlib.util.spec_from_file_location("mirror_smoke_arch", TOP / "tools/release-mirror/smoke_test.py")
+    smoke = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(smoke)
+    archive, checksums, fmt = smoke.archive_paths(PROGRAMS["node"])
+    assert (archive.name, checksums.name, fmt) == ("node-v24.21.0-linux-x64.tar.xz", "SHASUMS256.txt", "tar.xz")
+    assert smoke.archive_paths(PROGRAMS["node_exporter"])[0].name == "node_exporter-1.12.1.linux-amd64.tar.gz"
