@@ -4,6 +4,7 @@
 #   make bench  seconds of a no-op run at 3 and 10 hosts, per extra host, task executions per host
 #   ILP_RELEASES=upstream make lab|test   fill the release mirror from the upstream release pages (seconds; needs internet)
 #   ILP_RELEASE_DIR=/path make lab|test   take the release archives that folder holds (upstream URL layout), build the rest
+#   ILP_MIRROR_ARCHES=amd64,arm64 make mirror-all   also build (or download) every program for arm64 (air-gapped arm64 sites); tests stay amd64
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV ?= .venv
@@ -18,6 +19,8 @@ export PY_COLORS ?= 0
 # checksum files; ILP_RELEASE_DIR=<folder laid out like the upstream URL paths> takes what it holds.
 export ILP_RELEASES ?=
 export ILP_RELEASE_DIR ?=
+# The arches the mirror holds (docs/release-mirror.md, Architectures): unset is amd64 alone.
+export ILP_MIRROR_ARCHES ?=
 # Molecule scenarios run by `make test`, and the mirror programs they need.
 SCENARIOS ?= stack
 TEST_PROGRAMS ?= node_exporter blackbox_exporter prometheus alertmanager node ilp-connector jaeger otelcol-contrib victorialogs

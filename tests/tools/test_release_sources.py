@@ -210,17 +210,21 @@ def fake_builds(monkeypatch, tmp_path):
     monkeypatch.setattr(build, "PLACED", {})
     built = []
 
-    def fake_build(name, spec, force=False):  # pylint: disable=unused-argument
+    def fake_build(name, spec, force=False, arch=ARCH):  # pylint: disable=unused-argument
         assert spec.get("source") != "upstream-only"
-        fetch.Mirror(cache, ARCH).restore_built(name, spec)
-        built.append(name)
-        parts = fetch.names(spec, ARCH)
+        fetch.Mirror(cache, arch).restore_built(name, spec)
+        built.append(name if arch == ARCH else f"{name}-{arch}")
+        parts = fetch.names(spec, arch)
         outdir = cache / "mirror" / parts["url_path"]
         outdir.mkdir(parents=True, exist_ok=True)
-        (outdir / parts["archive"]).write_bytes(b"built " + name.encode())
-        (outdir / parts["checksums"]).write_text(f"{hashlib.sha256(b'built ' + name.encode()).hexdigest()}  {parts['archive']}\n")
-        result = {"program": name, "version": str(spec["version"]), "archive": f"{parts['url_path']}/{parts['archive']}"}
-        (outdir / f".built-{name}-{ARCH}").write_text(json.dumps(result))
+        data = f"built {name}".encode() + (b"" if arch == ARCH else f" {arch}".encode())
+        (outdir / parts["archive"]).write_bytes(data)
+        # As build.pack writes it: a checksum file other arches share keeps their lines.
+        build.write_checksums(outdir / parts["checksums"], f"{hashlib.sha256(data).hexdigest()}  {parts['archive']}\n",
+                              fetch.shared_checksum_archives(spec, arch))
+        result = {"program": name, "version": str(spec["version"]), "arch": arch,
+                  "archive": f"{parts['url_path']}/{parts['archive']}"}
+        (outdir / f".built-{name}-{arch}").write_text(json.dumps(result))
         return result
 
     monkeypatch.setattr(build, "build", fake_build)
@@ -526,3 +530,122 @@ def test_index_keeps_what_an_earlier_run_said_of_programs_not_asked_for(tmp_path
     path = fetch.write_index(mirror, ["grafana"], PROGRAMS, {}, {"grafana": "AGPL"}, "build", None, previous)
     assert json.loads(path.read_text())["missing"] == {"grafana": "AGPL", "victorialogs-datasource": "plugin reason"}
     assert "grafana" not in json.loads(path.read_text())["programs"]
+
+
+# --- architectures (ILP_MIRROR_ARCHES) --------------------------------------------------------
+
+def seed_arches(folder: Path, programs: list[str], arches: list[str]) -> dict:
+    """Stand-in archives of each arch under folder, with upstream's checksum file: a release-wide
+    file (promu's sha256sums.txt, Node.js' SHASUMS256.txt) lists every arch's archive. Returns
+    the digests by (program, arch)."""
+    digests = {}
+    for program in programs:
+        lines: dict[str, list[str]] = {}
+        for arch in arches:
+            parts = fetch.names(PROGRAMS[program], arch)
+            dest = folder / parts["url_path"]
+            dest.mkdir(parents=True, exist_ok=True)
+            (dest / parts["archive"]).write_bytes(f"upstream {program} {arch}\n".encode() + os.urandom(32))
+            digest = hashlib.sha256((dest / parts["archive"]).read_bytes()).hexdigest()
+            digests[program, arch] = digest
+            lines.setdefault(parts["checksums"], []).append(f"{digest}  {parts['archive']}\n")
+        for name, text in lines.items():
+            (dest / name).write_text(f"{'0' * 64}  {program}-darwin-arm64.tar.gz\n" + "".join(text))
+    return digests
+
+
+def test_an_unknown_arch_is_refused_before_anything_is_written(tmp_path):
+    res = run_build(tmp_path / "cache", ["node_exporter"], ILP_MIRROR_ARCHES="amd64,riscv64")
+    assert res.returncode != 0
+    assert "ILP_MIRROR_ARCHES=amd64,riscv64: 'riscv64' is not one of amd64, arm64 (unset means amd64)" in res.stderr
+    assert mirror_files(tmp_path / "cache") == []
+
+
+def test_both_arches_are_built_with_their_own_stamps_and_index(monkeypatch, capsys, fake_builds):
+    cache, built, main = fake_builds
+    monkeypatch.setenv("ILP_MIRROR_ARCHES", "amd64,arm64")
+    assert main(["node_exporter", "ilp-connector", "grafana"]) == 0
+    # The connector bundle (no {arch} in its names) is built once and serves both arches.
+    assert built == ["node_exporter", "ilp-connector", "node_exporter-arm64"]
+    here = cache / "mirror" / names("node_exporter")["url_path"]
+    arm = fetch.names(PROGRAMS["node_exporter"], "arm64")["archive"]
+    assert {p.name for p in here.glob(".built-*")} == {".built-node_exporter-amd64", ".built-node_exporter-arm64"}
+    sums = (here / "sha256sums.txt").read_text()
+    for archive in (names("node_exporter")["archive"], arm):
+        assert fetch.digest_for(sums, archive) == hashlib.sha256((here / archive).read_bytes()).hexdigest()
+    index = json.loads((cache / "mirror" / "index.json").read_text())
+    assert set(index["programs"]) == {"node_exporter", "ilp-connector"}, "amd64, as the lab and tests read it"
+    arm_index = index["by_arch"]["arm64"]
+    assert arm_index["programs"]["node_exporter"]["archive"] == f"{names('node_exporter')['url_path']}/{arm}"
+    assert arm_index["programs"]["ilp-connector"] == index["programs"]["ilp-connector"]
+    assert set(arm_index["missing"]) == {"grafana"} and set(index["missing"]) == {"grafana"}
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" missing: ")[0] for line in lines] == [
+        "release mirror: grafana 13.2.3", "release mirror: grafana 13.2.3 (arm64)"]
+    report = json.loads((cache / "mirror" / "build-report.json").read_text())
+    assert set(report) == {"node_exporter", "ilp-connector", "node_exporter-arm64"}
+    # An amd64-only run (make test) leaves what the index says of arm64.
+    monkeypatch.delenv("ILP_MIRROR_ARCHES")
+    assert main(["node_exporter"]) == 0
+    assert json.loads((cache / "mirror" / "index.json").read_text())["by_arch"] == index["by_arch"]
+
+
+def test_a_cgo_recipe_is_missing_for_arm64_with_its_reason(monkeypatch, capsys, fake_builds):
+    cache, built, main = fake_builds
+    programs = {**PROGRAMS, "node_exporter": {**PROGRAMS["node_exporter"], "cgo": True}}
+    monkeypatch.setattr(build, "load_programs", lambda: programs)
+    monkeypatch.setenv("ILP_MIRROR_ARCHES", "amd64,arm64")
+    assert main(["node_exporter", "victorialogs"]) == 0
+    assert built == ["node_exporter", "victorialogs", "victorialogs-arm64"]
+    index = json.loads((cache / "mirror" / "index.json").read_text())
+    assert set(index["programs"]) == {"node_exporter", "victorialogs"} and index["missing"] == {}
+    why = index["by_arch"]["arm64"]["missing"]["node_exporter"]
+    assert why.startswith("needs cgo (cgo: true), which cannot be cross-compiled for arm64 here")
+    assert set(index["by_arch"]["arm64"]["programs"]) == {"victorialogs"}
+    assert capsys.readouterr().out.splitlines() == [f"release mirror: node_exporter 1.12.1 (arm64) missing: {why}"]
+
+
+def test_upstream_mode_downloads_each_arch_and_keeps_upstreams_checksum_file(tmp_path, double):
+    digests = seed_arches(double.root, ["node_exporter", "node", "victorialogs"], ["amd64", "arm64"])
+    cache = tmp_path / "cache"
+    res = run_build(cache, ["node_exporter", "node", "victorialogs"], ILP_RELEASES="upstream",
+                    ILP_RELEASES_UPSTREAM_BASE=double.url, ILP_MIRROR_ARCHES="amd64,arm64")
+    assert res.returncode == 0, res.stderr
+    asked = set(double.requests)
+    for program in ("node_exporter", "node", "victorialogs"):
+        for arch in ("amd64", "arm64"):
+            parts = fetch.names(PROGRAMS[program], arch)
+            assert f"/{parts['url_path']}/{parts['archive']}" in asked
+            placed = cache / "mirror" / parts["url_path"]
+            assert hashlib.sha256((placed / parts["archive"]).read_bytes()).hexdigest() == digests[program, arch]
+            assert fetch.digest_for((placed / parts["checksums"]).read_text(), parts["archive"]) == digests[program, arch]
+            assert (placed / parts["checksums"]).read_bytes() == \
+                (double.root / parts["url_path"] / parts["checksums"]).read_bytes(), "upstream's file as it is"
+    index = json.loads((cache / "mirror" / "index.json").read_text())
+    assert index["by_arch"]["arm64"]["programs"]["node"]["archive"] == "dist/v24.21.0/node-v24.21.0-linux-arm64.tar.xz"
+    assert index["programs"]["node"]["archive"] == "dist/v24.21.0/node-v24.21.0-linux-x64.tar.xz"
+
+
+def test_a_folder_arch_beside_a_built_arch_keeps_both_lines(tmp_path, monkeypatch, fake_builds):
+    cache, built, main = fake_builds
+    monkeypatch.setenv("ILP_MIRROR_ARCHES", "amd64,arm64")
+    assert main(["node_exporter"]) == 0
+    here = cache / "mirror" / names("node_exporter")["url_path"]
+    amd, arm = (fetch.names(PROGRAMS["node_exporter"], a)["archive"] for a in ("amd64", "arm64"))
+    built_amd, built_arm = (hashlib.sha256((here / a).read_bytes()).hexdigest() for a in (amd, arm))
+    # The folder holds upstream's arm64 archive only (its sha256sums.txt lists both of upstream's).
+    folder = tmp_path / "releases"
+    digests = seed_arches(folder, ["node_exporter"], ["amd64", "arm64"])
+    (folder / names("node_exporter")["url_path"] / amd).unlink()
+    monkeypatch.setenv("ILP_RELEASE_DIR", str(folder))
+    assert main(["node_exporter"]) == 0
+    sums = (here / "sha256sums.txt").read_text()
+    assert fetch.digest_for(sums, amd) == built_amd, "the built amd64 archive keeps its line"
+    assert fetch.digest_for(sums, arm) == digests["node_exporter", "arm64"] != built_arm
+    assert hashlib.sha256((here / arm).read_bytes()).hexdigest() == digests["node_exporter", "arm64"]
+    # Back to building: the arm64 build set aside comes back, both lines are the built ones again.
+    monkeypatch.delenv("ILP_RELEASE_DIR")
+    assert main(["node_exporter"]) == 0
+    sums = (here / "sha256sums.txt").read_text()
+    assert (fetch.digest_for(sums, amd), fetch.digest_for(sums, arm)) == (built_amd, built_arm)
+    assert hashlib.sha256((here / arm).read_bytes()).hexdigest() == built_arm

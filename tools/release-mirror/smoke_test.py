@@ -49,7 +49,8 @@ class Fail(Exception):
 
 
 def archive_paths(spec: dict) -> tuple[Path, Path, str]:
-    ctx = {"version": str(spec["version"]), "arch": mirror.ARCH}
+    # The build host's arch (the smoke test runs the archives here), as upstream names it.
+    ctx = mirror.fetch.context(spec, mirror.ARCH)
     outdir = mirror.MIRROR / mirror.fmt(spec["url_path"], ctx)
     arc = spec["archive"]
     return outdir / mirror.fmt(arc["name"], ctx), outdir / mirror.fmt(arc["checksums"], ctx), \
