@@ -1,6 +1,7 @@
 # ilp.observability: developer entry points. Every target sets up what it needs itself.
 #   make lab    the main job: build the lab hosts and run site.yml against inventories/lab
 #   make test   everything CI runs: lint, sanity, unit tests, rule tests, packaging (make checks), beside Molecule
+#   make upstream-check  every pinned upstream archive and checksum file, amd64 and arm64, one table (needs internet; not in make test)
 #   make bench  seconds of a no-op run at 3 and 10 hosts, per extra host, task executions per host
 #   ILP_RELEASES=upstream make lab|test   fill the release mirror from the upstream release pages (seconds; needs internet)
 #   ILP_RELEASE_DIR=/path make lab|test   take the release archives that folder holds (upstream URL layout), build the rest
@@ -34,7 +35,7 @@ OPTIONAL_PROGRAMS ?= grafana loki victorialogs-datasource
 # index.json when it holds those archives and the variable is not set already.
 INDEX_ENV = eval "$$($(PY) tools/release-mirror/index_env.py)"
 
-.PHONY: help venv hosts mirror mirror-all mirror-check lint sanity unit rules integration package checks molecule test lab lab-destroy bench clean
+.PHONY: help venv hosts upstream-check mirror mirror-all mirror-check lint sanity unit rules integration package checks molecule test lab lab-destroy bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -62,6 +63,13 @@ mirror-all: venv hosts
 # Start every mirrored program on a test host and check its health endpoint.
 mirror-check: mirror-all
 	$(PY) tools/release-mirror/smoke_test.py
+
+# For maintainers and users with internet access: for every program of the upstream facts
+# (roles/service_lifecycle/files/upstream.yml) and amd64 and arm64, the archive URL answers and the
+# checksum file names it in the facts' algorithm; exits non-zero on any miss. UPSTREAM_CHECK_BASE
+# checks a mirror with the upstream layout instead.
+upstream-check: venv
+	$(PY) tools/upstream_facts.py check $(if $(UPSTREAM_CHECK_BASE),--base $(UPSTREAM_CHECK_BASE),)
 
 lint: venv
 	yamllint --strict .

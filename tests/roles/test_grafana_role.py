@@ -264,7 +264,8 @@ def test_victorialogs_store_linked_both_ways(tmp_path):
     base = f"https://github.com/VictoriaMetrics/victorialogs-datasource/releases/download/v{version}"
     assert r.derived["plugins"] == [{"id": "victoriametrics-logs-datasource", "version": version,
                                      "url": f"{base}/victoriametrics-logs-datasource-v{version}.zip",
-                                     "checksum_url": f"{base}/victoriametrics-logs-datasource-v{version}_checksums_zip.txt"}]
+                                     "checksum_url": f"{base}/victoriametrics-logs-datasource-v{version}_checksums_zip.txt",
+                                     "algorithm": "sha1", "top": "victoriametrics-logs-datasource"}]
 
 
 def test_loki_store_linked_both_ways(tmp_path):
@@ -415,44 +416,20 @@ def test_dashboards_are_provisioned_from_the_collection_folder(tmp_path):
     assert render(tmp_path / "none").derived["dashboard_files"] == []
 
 
-# --- release -------------------------------------------------------------------------------------
+# --- release ------------------------------------------------------------------------------------
+# The archive's URL, checksum file and digest are the lifecycle's, from the upstream facts:
+# tests/tools/test_upstream_facts.py and tests/roles/test_upstream_downloads.py.
 
-@pytest.mark.parametrize("extra, arch, url", [
-    ({}, "x86_64", "https://dl.grafana.com/grafana/release/{v}/grafana_{v}_{b}_linux_amd64.tar.gz"),
-    ({}, "aarch64", "https://dl.grafana.com/grafana/release/{v}/grafana_{v}_{b}_linux_arm64.tar.gz"),
-    ({}, "armv7l", "https://dl.grafana.com/grafana/release/{v}/grafana_{v}_{b}_linux_arm-7.tar.gz"),
-    ({"grafana_version": "12.4.1", "grafana_build_id": ""}, "x86_64",
-     "https://dl.grafana.com/oss/release/grafana-12.4.1.linux-amd64.tar.gz"),
-    ({"ilp_observability_release_mirror": "file:///srv/releases"}, "x86_64",
-     "file:///srv/releases/grafana/release/{v}/grafana_{v}_{b}_linux_amd64.tar.gz"),
-    ({"grafana_archive_url": "https://dl.grafana.com/grafana/release/13.0.1+security-01/"
-                             "grafana_13.0.1+security-01_25720641773_linux_{arch}.tar.gz"}, "aarch64",
-     "https://dl.grafana.com/grafana/release/13.0.1+security-01/grafana_13.0.1+security-01_25720641773_linux_arm64.tar.gz"),
-])
-def test_archive_url(tmp_path, extra, arch, url):
-    r = render(tmp_path, {**extra, "arch": arch})
-    expected = url.format(v=DEFAULTS["grafana_version"], b=DEFAULTS["grafana_build_id"])
-    assert r.derived["archive_url"] == expected
-    assert r.derived["checksum_url"] == expected + ".sha256"
-
-
-def test_digest_from_every_checksum_format(tmp_path):
-    name = "grafana_13.2.3_36482603486_linux_amd64.tar.gz"
-    cases = [
-        (DIGEST, name),                                            # bare digest, no newline (up to 12.4.2)
-        (DIGEST + "\n", name),                                     # bare digest, newline
-        (f"{DIGEST}  {name}\n", name),                             # `<digest>  <file>` (sha256sum, from 12.4.3)
-        (f"{DIGEST}  /drone/src/dist/{name}\n", name),             # `<digest>  <path>` with folders
-        (f"{DIGEST}  dist/other-name.tar.gz\n", name),             # one line: the file's own checksum file
-        (f"{OTHER}  dist/other.zip\n{DIGEST} *dist/{name}\n", name),   # several lines: the one naming the file
-        (f"SHA256 (dist/{name}) = {DIGEST}\n", name),              # BSD format
-        (DIGEST.upper() + "\n", name),                             # upper case
-        (f"{OTHER}  a.zip\n{DIGEST}  b.zip\n", name),              # several lines, none naming it
-        ("<html>Not Found</html>\n", name),                        # an error page
-        ("", name),
-    ]
-    r = render(tmp_path, {"digest_cases": [{"text": text, "file": file} for text, file in cases]})
-    assert r.derived["digests"] == [DIGEST] * 8 + ["", "", ""]
+def test_the_victorialogs_plugin_comes_from_the_upstream_facts(tmp_path):
+    plugin = next(p for p in render(tmp_path).derived["plugins"] if p["id"] == "victoriametrics-logs-datasource")
+    v = DEFAULTS["grafana_victorialogs_plugin_version"]
+    folder = f"https://github.com/VictoriaMetrics/victorialogs-datasource/releases/download/v{v}"
+    assert plugin == {"id": "victoriametrics-logs-datasource", "version": v,
+                      "url": f"{folder}/victoriametrics-logs-datasource-v{v}.zip",
+                      "checksum_url": f"{folder}/victoriametrics-logs-datasource-v{v}_checksums_zip.txt",
+                      "algorithm": "sha1", "top": "victoriametrics-logs-datasource"}
+    mirrored = render(tmp_path / "mirror", {"ilp_observability_release_mirror": "file:///srv/releases"}).derived["plugins"]
+    assert mirrored[0]["url"].startswith("file:///srv/releases/VictoriaMetrics/victorialogs-datasource/releases/download/")
 
 
 # --- unit ------------------------------------------------------------------------------------------

@@ -216,8 +216,9 @@ def test_the_role_checks_before_the_file_goes_live_and_restarts():
     assert lifecycle["service_lifecycle_exec_start"] == ["/usr/local/bin/loki", "-config.file={{ loki__config_file }}"]
     assert lifecycle["service_lifecycle_exec_reload"] == "", "Loki has no configuration reload: a change restarts"
     assert lifecycle["service_lifecycle_ready_url"] == "{{ loki__local_url }}/ready"
-    assert lifecycle["service_lifecycle_archive_url"].endswith("/v{{ loki_version }}/loki-linux-{arch}.zip")
-    assert lifecycle["service_lifecycle_checksums_url"].endswith("/v{{ loki_version }}/SHA256SUMS")
+    # Archive, checksum file and top folder: the upstream facts (loki-linux-<arch>.zip, SHA256SUMS).
+    assert lifecycle["service_lifecycle_upstream"] == "loki"
+    assert "service_lifecycle_archive_url" not in lifecycle and "service_lifecycle_checksums_url" not in lifecycle
     writable = [d["path"] for d in lifecycle["service_lifecycle_directories"] if d.get("writable")]
     assert writable == ["{{ loki_data_dir }}"], "the unit writes the data folder only"
     assert lifecycle["service_lifecycle_unit_settings"]["WorkingDirectory"] == "{{ loki_data_dir }}"

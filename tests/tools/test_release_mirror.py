@@ -24,7 +24,9 @@ TOP = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("mirror_build", TOP / "tools/release-mirror/build.py")
 build = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(build)
-PROGRAMS = yaml.safe_load((TOP / "tools/release-mirror/programs.yml").read_text())
+PROGRAMS = build.load_programs()  # programs.yml completed with the upstream facts
+# The roles' own checksum reader (ilp.observability.release_digest), which build.py imports too.
+release_digest = build.fetch.facts_lib.release_digest
 
 
 def role_default(role: str, key: str):
@@ -59,7 +61,8 @@ def test_role_pins_the_mirrored_version(program):
 def test_entry_describes_an_upstream_archive(program):
     entry = PROGRAMS[program]
     assert entry["archive"]["format"] in ("tar.gz", "tar.xz", "zip")
-    assert "{version}" in entry["url_path"]
+    # Where upstream publishes it: the facts' release folder, the version or its tag filled in.
+    assert entry["url_path"] and "{" not in entry["url_path"].replace("{version}", "")
     if entry.get("source") == "upstream-only":
         # No recipe: only where it comes from and why the mirror does not build it.
         assert entry["reason"] and entry["upstream"].startswith("https://") and entry["archive"]["checksums"]
@@ -99,7 +102,7 @@ def test_connector_bundle_lock_pins_the_requested_packages():
     assert "--omit=dev" in entry["npm_ci_args"]
 
 
-def _fake_build(tmp_path: Path, fmt: str, top: str, checksums_format: str | None = None):
+def _fake_build(tmp_path: Path, fmt: str, top: str, checksum_line: str | None = None):
     src = tmp_path / "src"
     src.mkdir()
     (src / "LICENSE").write_text("Apache License\n")
@@ -111,8 +114,8 @@ def _fake_build(tmp_path: Path, fmt: str, top: str, checksums_format: str | None
     entry = {"archive": {"format": fmt, "name": "tool-{version}.linux-{arch}." + fmt, "top": top,
                          "files": {"tool": "bin:tool", "LICENSE": "module:LICENSE"},
                          "checksums": "sha256sums.txt"}}
-    if checksums_format:
-        entry["archive"]["checksums_format"] = checksums_format
+    if checksum_line:
+        entry["archive"]["checksum_line"] = checksum_line
     ctx = {"version": "1.2.3", "arch": "amd64", "epoch": 1700000000}
     archive = build.pack("tool", entry, ctx, src, bindir, out)
     return archive, (out / "sha256sums.txt").read_text().splitlines()
@@ -137,10 +140,11 @@ def test_zip_archive_without_top_folder(tmp_path):
         assert (zf.getinfo("tool").external_attr >> 16) & 0o111
 
 
-def test_hash_only_checksum_file_is_accepted_by_get_url(tmp_path):
-    archive, lines = _fake_build(tmp_path, "tar.gz", "t", checksums_format="hash-only")
+def test_a_digest_only_checksum_file_is_read_by_the_roles(tmp_path):
+    # goreleaser's split checksums (otelcol-contrib since 0.158.0): the digest alone.
+    archive, lines = _fake_build(tmp_path, "tar.gz", "t", checksum_line="{digest}")
     assert len(lines) == 1 and len(lines[0].split()) == 1
-    assert parse_digest_lines(archive.name, lines) == [(lines[0], archive.name)]
+    assert release_digest("\n".join(lines), archive.name) == hashlib.sha256(archive.read_bytes()).hexdigest()
 
 
 def test_recipe_hash_changes_with_the_recipe_only():
@@ -179,39 +183,39 @@ def test_tar_xz_archive_has_upstream_layout_and_verifiable_checksum(tmp_path):
 
 
 def test_jaeger_checksum_files_have_upstream_names_and_format(tmp_path):
-    """Jaeger's package-deploy.sh (v2.13.0) writes `shasum -b -a 256` lines: the release-wide
+    """Jaeger's package-deploy.sh (v1.75.0 = v2.12.0) writes `shasum -b -a 256` lines: the release-wide
     jaeger-<V>.sha256sum.txt lists the archives (what verifies a download), the per-archive
     jaeger-<V>-<os>-<arch>.sha256sum.txt the files inside it (useless for a download)."""
     entry = PROGRAMS["jaeger"]
     arc = entry["archive"]
-    assert (arc["checksums"], arc["checksums_format"], arc["contents_checksums"]) == (
-        "jaeger-{version}.sha256sum.txt", "shasum-binary", "jaeger-{version}-linux-{arch}.sha256sum.txt")
+    assert (arc["checksums"], arc["checksum_line"], arc["contents_checksums"]) == (
+        "jaeger-{version}.sha256sum.txt", "{digest} *{archive}", "jaeger-{version}-linux-{arch}.sha256sum.txt")
     src, bindir, out = tmp_path / "src", tmp_path / "bin", tmp_path / "out"
     for folder in (src, bindir, out):
         folder.mkdir()
     (bindir / "jaeger").write_bytes(b"\x7fELF jaeger")
     (bindir / "example-hotrod").write_bytes(b"\x7fELF hotrod")
-    ctx = {"version": "2.13.0", "arch": "amd64", "epoch": 1700000000}
+    ctx = {"version": "2.12.0", "arch": "amd64", "epoch": 1700000000}
     archive = build.pack("jaeger", entry, ctx, src, bindir, out)
-    assert archive.name == "jaeger-2.13.0-linux-amd64.tar.gz"
+    assert archive.name == "jaeger-2.12.0-linux-amd64.tar.gz"
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    release = (out / "jaeger-2.13.0.sha256sum.txt").read_text().splitlines()
-    assert release == [f"{digest} *{archive.name}"]
-    assert parse_digest_lines(archive.name, release) == [(digest, archive.name)]
-    inside = (out / "jaeger-2.13.0-linux-amd64.sha256sum.txt").read_text().splitlines()
+    release = (out / "jaeger-2.12.0.sha256sum.txt").read_text()
+    assert release.splitlines() == [f"{digest} *{archive.name}"]
+    assert release_digest(release, archive.name) == digest
+    inside = (out / "jaeger-2.12.0-linux-amd64.sha256sum.txt").read_text()
     hotrod, jaeger = (hashlib.sha256((bindir / name).read_bytes()).hexdigest() for name in ("example-hotrod", "jaeger"))
-    assert inside == [f"{hotrod} *jaeger-2.13.0-linux-amd64/example-hotrod", f"{jaeger} *jaeger-2.13.0-linux-amd64/jaeger"]
-    assert archive.name not in {path for _digest, path in parse_digest_lines(archive.name, inside)}
+    assert inside.splitlines() == [f"{hotrod} *jaeger-2.12.0-linux-amd64/example-hotrod", f"{jaeger} *jaeger-2.12.0-linux-amd64/jaeger"]
+    assert release_digest(inside, archive.name) == ""
 
 
 def test_jaeger_role_verifies_with_the_release_checksum_file():
     tasks = (TOP / "roles/jaeger/tasks/main.yml").read_text()
     arc = PROGRAMS["jaeger"]["archive"]
-    assert "/jaeger-{{ jaeger_version }}.sha256sum.txt" in tasks
+    assert "service_lifecycle_upstream: jaeger" in tasks
     assert arc["checksums"] == "jaeger-{version}.sha256sum.txt"
-    assert "jaeger-{{ jaeger_version }}-linux-{arch}.tar.gz" in tasks
     assert arc["name"] == "jaeger-{version}-linux-{arch}.tar.gz"
-    assert PROGRAMS["jaeger"]["url_path"] == "jaegertracing/jaeger/releases/download/v{version}"
+    # 2.12.0's archives are on the GitHub release of its v1 tag.
+    assert PROGRAMS["jaeger"]["url_path"] == "jaegertracing/jaeger/releases/download/v1.75.0"
 
 
 def _npm_tarball(path: Path, files: dict[str, tuple[bytes, int]]) -> Path:
@@ -636,9 +640,9 @@ def test_otelcol_contrib_components_are_the_agreed_list_at_one_release():
 
 def test_otelcol_contrib_archive_is_packed_like_upstream(tmp_path):
     """goreleaser (distributions/otelcol-contrib/.goreleaser.yaml): otelcol-contrib_<V>_linux_<arch>.tar.gz
-    with the binary, LICENSE and README.md at the archive root, and
-    opentelemetry-collector-releases_otelcol-contrib_checksums.txt of "<sha256>  <file>" lines."""
-    assert OTELCOL["url_path"] == "open-telemetry/opentelemetry-collector-releases/releases/download/v{version}"
+    with the binary, LICENSE and README.md at the archive root, and since 0.158.0 (`checksum:
+    split: true`) one <archive>.sha256 holding the digest alone."""
+    assert OTELCOL["url_path"] == "open-telemetry/opentelemetry-collector-releases/releases/download/v0.160.0"
     src, bindir, out = tmp_path / "src", tmp_path / "bin", tmp_path / "out"
     for folder in (src, bindir, out):
         folder.mkdir()
@@ -659,10 +663,11 @@ def test_otelcol_contrib_archive_is_packed_like_upstream(tmp_path):
     for name in ("journald", "otlp", "filelog", "memory_limiter", "batch", "resource", "transform",
                  "attributes", "filter", "otlphttp", "debug", "file_storage", "health_check"):
         assert name in readme
-    lines = (out / "opentelemetry-collector-releases_otelcol-contrib_checksums.txt").read_text().splitlines()
+    text = (out / "otelcol-contrib_0.160.0_linux_amd64.tar.gz.sha256").read_text()
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    assert lines == [f"{digest}  {archive.name}"]
-    assert parse_digest_lines(archive.name, lines) == [(digest, archive.name)]
+    assert text.split() == [digest]
+    assert release_digest(text, archive.name) == digest
+    assert not (out / "opentelemetry-collector-releases_otelcol-contrib_checksums.txt").exists()
 
 
 def test_ocb_sources_are_generated_by_the_builder_with_strict_versioning(tmp_path, monkeypatch):
@@ -699,22 +704,22 @@ VICTORIALOGS = PROGRAMS["victorialogs"]
 
 
 def test_victorialogs_archive_is_packed_like_upstream(tmp_path):
-    """The Makefile's release-victoria-logs-goos-goarch (v1.52.1): victoria-logs-linux-amd64-v<V>.tar.gz
+    """The Makefile's release-victoria-logs-goos-goarch (v1.52.2): victoria-logs-linux-amd64-v<V>.tar.gz
     holding victoria-logs-prod alone (owner 1000:1000), and victoria-logs-linux-amd64-v<V>_checksums.txt
     from `sha256sum` of the archive and of the binary."""
-    assert VICTORIALOGS["url_path"] == "VictoriaMetrics/VictoriaLogs/releases/download/v{version}"
+    assert VICTORIALOGS["url_path"] == "VictoriaMetrics/VictoriaLogs/releases/download/v1.52.2"
     assert VICTORIALOGS["packages"] == {"victoria-logs-prod": "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs"}
     src, bindir, out = tmp_path / "src", tmp_path / "bin", tmp_path / "out"
     for folder in (src, bindir, out):
         folder.mkdir()
     (bindir / "victoria-logs-prod").write_bytes(b"\x7fELF victoria-logs")
-    ctx = {"version": "1.52.1", "arch": "amd64", "epoch": 1784168447}
+    ctx = {"version": "1.52.2", "arch": "amd64", "epoch": 1784168447}
     archive = build.pack("victorialogs", VICTORIALOGS, ctx, src, bindir, out)
-    assert archive.name == "victoria-logs-linux-amd64-v1.52.1.tar.gz"
+    assert archive.name == "victoria-logs-linux-amd64-v1.52.2.tar.gz"
     with tarfile.open(archive) as tar:
         (member,) = tar.getmembers()
     assert (member.name, member.mode, member.uid, member.gid) == ("victoria-logs-prod", 0o755, 1000, 1000)
-    lines = (out / "victoria-logs-linux-amd64-v1.52.1_checksums.txt").read_text().splitlines()
+    lines = (out / "victoria-logs-linux-amd64-v1.52.2_checksums.txt").read_text().splitlines()
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     binary = hashlib.sha256(b"\x7fELF victoria-logs").hexdigest()
     assert lines == [f"{digest}  {archive.name}", f"{binary}  victoria-logs-prod"]
@@ -853,7 +858,9 @@ def test_build_ui_fails_when_a_step_fails(tmp_path, monkeypatch):
 
 def test_alertmanager_keeps_its_placeholder_and_says_why():
     entry = PROGRAMS["alertmanager"]
-    assert "ui/app/dist/index.html" in entry["overlay_files"] and "ui" not in entry
+    # 0.35.0 serves the Elm UI from app/dist/elm and the Mantine UI from app/dist/mantine (ui/web.go).
+    assert {"ui/app/dist/elm/index.html", "ui/app/dist/mantine/index.html"} <= set(entry["overlay_files"])
+    assert "ui" not in entry
     text = (TOP / "tools/release-mirror/programs.yml").read_text()
     block = text[text.index("\nalertmanager:"):text.index("\njaeger:")]
     assert "package.elm-lang.org" in block
@@ -882,8 +889,9 @@ def test_mirror_arches_refuses_an_unknown_arch(value, bad):
 @pytest.mark.parametrize("program, arm64_archive, arm64_checksums", [
     ("node_exporter", "node_exporter-1.12.1.linux-arm64.tar.gz", "sha256sums.txt"),
     ("prometheus", "prometheus-3.16.0.linux-arm64.tar.gz", "sha256sums.txt"),
-    ("jaeger", "jaeger-2.13.0-linux-arm64.tar.gz", "jaeger-2.13.0.sha256sum.txt"),
-    ("victorialogs", "victoria-logs-linux-arm64-v1.52.1.tar.gz", "victoria-logs-linux-arm64-v1.52.1_checksums.txt"),
+    ("jaeger", "jaeger-2.12.0-linux-arm64.tar.gz", "jaeger-2.12.0.sha256sum.txt"),
+    ("victorialogs", "victoria-logs-linux-arm64-v1.52.2.tar.gz", "victoria-logs-linux-arm64-v1.52.2_checksums.txt"),
+    ("otelcol-contrib", "otelcol-contrib_0.160.0_linux_arm64.tar.gz", "otelcol-contrib_0.160.0_linux_arm64.tar.gz.sha256"),
     ("node", "node-v24.21.0-linux-arm64.tar.xz", "SHASUMS256.txt"),
     ("loki", "loki-linux-arm64.zip", "SHA256SUMS"),
 ])
@@ -932,7 +940,7 @@ def test_a_cgo_recipe_is_not_built_for_another_arch(tmp_path, monkeypatch, recip
 
 
 def _pack_arch(tmp_path: Path, arch: str, payload: bytes, checksums: str = "sha256sums.txt",
-               checksums_format: str | None = None) -> Path:
+               checksum_line: str | None = None) -> Path:
     src, bindir, out = tmp_path / "src", tmp_path / f"bin-{arch}", tmp_path / "out"
     for folder in (src, bindir, out):
         folder.mkdir(exist_ok=True)
@@ -941,8 +949,8 @@ def _pack_arch(tmp_path: Path, arch: str, payload: bytes, checksums: str = "sha2
     entry = {"archive": {"format": "tar.gz", "name": "tool-{version}.linux-{arch}.tar.gz",
                          "top": "tool-{version}.linux-{arch}", "checksums": checksums,
                          "files": {"tool": "bin:tool", "LICENSE": "module:LICENSE"}}}
-    if checksums_format:
-        entry["archive"]["checksums_format"] = checksums_format
+    if checksum_line:
+        entry["archive"]["checksum_line"] = checksum_line
     ctx = {"version": "1.2.3", "arch": fetch.upstream_arch(entry, arch), "goarch": arch, "epoch": 1700000000}
     return build.pack("tool", entry, ctx, src, bindir, out)
 
@@ -970,8 +978,8 @@ def test_a_checksum_file_of_the_whole_release_lists_every_arch(tmp_path):
 
 
 def test_jaegers_shasum_file_lists_every_arch(tmp_path):
-    amd = _pack_arch(tmp_path, "amd64", b"a", "tool-{version}.sha256sum.txt", "shasum-binary")
-    arm = _pack_arch(tmp_path, "arm64", b"b", "tool-{version}.sha256sum.txt", "shasum-binary")
+    amd = _pack_arch(tmp_path, "amd64", b"a", "tool-{version}.sha256sum.txt", "{digest} *{archive}")
+    arm = _pack_arch(tmp_path, "arm64", b"b", "tool-{version}.sha256sum.txt", "{digest} *{archive}")
     text = (tmp_path / "out" / "tool-1.2.3.sha256sum.txt").read_text()
     assert text == (f"{hashlib.sha256(amd.read_bytes()).hexdigest()} *{amd.name}\n"
                     f"{hashlib.sha256(arm.read_bytes()).hexdigest()} *{arm.name}\n")
@@ -986,9 +994,9 @@ def test_a_checksum_file_per_arch_holds_its_arch_alone(tmp_path):
 
 
 def test_a_one_digest_file_shared_by_two_arches_is_refused(tmp_path):
-    _pack_arch(tmp_path, "amd64", b"a", "tool.sha256", "hash-only")
+    _pack_arch(tmp_path, "amd64", b"a", "tool.sha256", "{digest}")
     with pytest.raises(SystemExit, match=r"tool: tool.sha256 would hold one digest, .* its name needs an \{arch\}"):
-        _pack_arch(tmp_path, "arm64", b"b", "tool.sha256", "hash-only")
+        _pack_arch(tmp_path, "arm64", b"b", "tool.sha256", "{digest}")
 
 
 def test_npm_source_takes_each_arch_from_its_package(tmp_path, monkeypatch):

@@ -28,7 +28,6 @@ import yaml
 TOP = Path(__file__).resolve().parents[2]
 MIRROR_TOOLS = TOP / "tools/release-mirror"
 BUILD_PY = MIRROR_TOOLS / "build.py"
-PROGRAMS = yaml.safe_load((MIRROR_TOOLS / "programs.yml").read_text())
 REAL_MIRROR = Path.home() / ".cache" / "ilp-observability" / "mirror"
 ARCH = "amd64"
 
@@ -42,6 +41,7 @@ def load(name: str, path: Path):
 
 build = load("mirror_build_sources", BUILD_PY)
 fetch = sys.modules["fetch"]
+PROGRAMS = build.load_programs()  # programs.yml completed with the upstream facts
 index_env = load("mirror_index_env", MIRROR_TOOLS / "index_env.py")
 optional_groups = load("lab_optional_groups", TOP / "tools/lab/optional_groups.py")
 
@@ -52,11 +52,13 @@ def names(program: str) -> dict:
 
 def checksum_text(program: str, archive_name: str, digest: str) -> str:
     """A checksum file in the upstream format of the program's release."""
-    arc = PROGRAMS[program]["archive"]
-    if arc.get("checksums_format") == "shasum-binary":
-        return f"{digest} *{archive_name}\n"
-    if program == "grafana":
-        return f"{digest}\n"  # <archive>.sha256: a bare digest
+    # Written by hand from the upstream release scripts (not from the facts), each cited there:
+    if program == "jaeger":
+        return f"{'0' * 64} *jaeger-1.75.0-linux-amd64.tar.gz\n{digest} *{archive_name}\n"  # shasum -b lines
+    if program in ("grafana", "otelcol-contrib"):
+        return digest if program == "otelcol-contrib" else f"{digest}\n"  # <archive>.sha256, the digest alone
+    if program == "victorialogs-datasource":
+        return f"{digest}  dist/{archive_name}\n"  # sha1sum dist/<zip>
     # sha256sum lines, with other assets of the release around it, as release-wide files have.
     return f"{'0' * 64}  other-asset.tar.gz\n{digest}  {archive_name}\n{'1' * 64}  another.zip\n"
 
@@ -76,7 +78,8 @@ def seed(folder: Path, programs: list[str]) -> dict:
             shutil.copyfile(real / parts["checksums"], dest / parts["checksums"])
         else:
             (dest / parts["archive"]).write_bytes(f"stand-in archive of {program}\n".encode() + os.urandom(64))
-            digest = hashlib.sha256((dest / parts["archive"]).read_bytes()).hexdigest()
+            algorithm = PROGRAMS[program]["archive"]["algorithm"]
+            digest = hashlib.new(algorithm, (dest / parts["archive"]).read_bytes()).hexdigest()
             (dest / parts["checksums"]).write_text(checksum_text(program, parts["archive"], digest))
         digests[program] = hashlib.sha256((dest / parts["archive"]).read_bytes()).hexdigest()
     return digests
@@ -358,25 +361,16 @@ def test_every_entry_names_its_upstream_page_but_the_connector_bundle():
 
 
 def test_upstream_only_entries_match_what_the_roles_download():
-    defaults = yaml.safe_load((TOP / "roles/grafana/defaults/main.yml").read_text())
-    grafana = PROGRAMS["grafana"]
-    assert str(grafana["version"]) == defaults["grafana_version"] and grafana["build_id"] == defaults["grafana_build_id"]
-    assert defaults["grafana_download_base_url"] == \
-        f"{{{{ ilp_observability_release_mirror | default('{grafana['upstream']}', true) }}}}"
-    role_vars = (TOP / "roles/grafana/vars/main.yml").read_text()
-    # grafana__archive_url with a build id, and the checksum file next to it.
-    assert "grafana_download_base_url ~ '/grafana/release/' ~ grafana_version ~ '/grafana_' ~ grafana_version ~ '_'" in role_vars
-    assert "~ grafana_build_id ~ '_linux_{arch}.tar.gz'" in role_vars
-    assert 'grafana__checksum_url: "{{ grafana__archive_url }}.sha256"' in role_vars
-    assert "/VictoriaMetrics/victorialogs-datasource/releases/download/v{{ grafana_victorialogs_plugin_version" in role_vars
-    assert "}}/victoriametrics-logs-datasource-v{{ grafana_victorialogs_plugin_version }}_checksums_zip.txt" in role_vars
-    loki_tasks = (TOP / "roles/loki/tasks/main.yml").read_text()
-    loki_defaults = yaml.safe_load((TOP / "roles/loki/defaults/main.yml").read_text())
-    assert loki_defaults["loki_download_base_url"].strip().endswith("/grafana/loki/releases/download")
-    assert '{{ loki_download_base_url }}/v{{ loki_version }}/loki-linux-{arch}.zip"' in loki_tasks
-    assert '{{ loki_download_base_url }}/v{{ loki_version }}/SHA256SUMS"' in loki_tasks
+    # The mirror and the roles read the same facts: the grafana and loki roles and the
+    # VictoriaLogs plugin name only the facts' program; the lifecycle builds the URL from them.
+    grafana_tasks = (TOP / "roles/grafana/tasks/main.yml").read_text()
+    assert "service_lifecycle_upstream: grafana" in grafana_tasks
+    assert "'victorialogs-datasource' | ilp.observability.upstream_release(" in (TOP / "roles/grafana/vars/main.yml").read_text()
+    assert "service_lifecycle_upstream: loki" in (TOP / "roles/loki/tasks/main.yml").read_text()
     assert names("loki") == {"url_path": "grafana/loki/releases/download/v3.7.8", "archive": "loki-linux-amd64.zip",
                              "checksums": "SHA256SUMS"}
+    assert names("victorialogs-datasource")["checksums"] == "victoriametrics-logs-datasource-v0.34.0_checksums_zip.txt"
+    assert PROGRAMS["victorialogs-datasource"]["archive"]["algorithm"] == "sha1"
 
 
 def write_index(path: Path, programs: dict, missing: dict) -> Path:
