@@ -474,3 +474,45 @@ def test_fixture_errors_and_empty_answers_fail(tmp_path):
                                        "stack-health: VictoriaLogs ingestion and errors: empty"}
     result = subprocess.run(base + ["--absent-job", "victorialogs"], capture_output=True, text=True, check=False)
     assert json.loads(result.stdout)["failures"] == ["stack-health: Jaeger up: error (A: parse error)"]
+
+
+# --- alert list panels, filtered as Grafana filters them ------------------------------------------
+
+def _alert_lists():
+    out = []
+    for path in sorted((TOP / "files" / "dashboards").glob("*.json")):
+        dashboard = json.loads(path.read_text())
+        out += [(path.name, panel) for panel in panel_queries.iter_panels(dashboard) if panel.get("type") == "alertlist"]
+    return out
+
+
+WATCHDOG = {"labels": {"alertname": "Watchdog", "severity": "none"}, "state": "firing"}
+CONNECTOR_DOWN = {"labels": {"alertname": "ConnectorDown", "nodeId": "connector-a", "severity": "critical"}, "state": "firing"}
+
+
+def test_every_alert_list_selects_the_active_alerts_of_the_provisioned_prometheus():
+    panels = _alert_lists()
+    assert len(panels) == 4
+    for name, panel in panels:
+        seen = panel_queries.alert_list_selection(panel, [WATCHDOG, CONNECTOR_DOWN], "Prometheus", {"nodeId": ".*"})
+        assert seen["selected"] == 2, (name, panel["title"], seen)
+    stack = next(p for n, p in panels if n == "stack-health.json")
+    assert panel_queries.alert_list_selection(stack, [WATCHDOG], "Prometheus", {})["shown_alerts"] == ["Watchdog"]
+    overview = next(p for n, p in panels if n == "connector-overview.json")
+    assert panel_queries.alert_list_selection(overview, [WATCHDOG, CONNECTOR_DOWN], "Prometheus", {})["shown_alerts"] == ["ConnectorDown"]
+
+
+def test_an_alert_list_filtering_by_the_uid_selects_nothing():
+    # What the dashboards had before: options.datasource "prometheus" (the uid) matches no rules source name.
+    _name, panel = _alert_lists()[0]
+    by_uid = dict(panel, options=dict(panel["options"], datasource="prometheus"))
+    assert panel_queries.alert_list_selection(by_uid, [WATCHDOG], "Prometheus", {})["selected"] == 0
+    pending_only = dict(panel, options=dict(panel["options"], stateFilter={"pending": True}))
+    assert panel_queries.alert_list_selection(pending_only, [WATCHDOG], "Prometheus", {})["selected"] == 0
+
+
+def test_label_matchers_parse_like_grafanas():
+    assert panel_queries.parse_matchers('{alertname=~"A|B", nodeId!="x", team="a\\"b"}') == [
+        ("alertname", "=~", "A|B"), ("nodeId", "!=", "x"), ("team", "=", 'a"b')]
+    with pytest.raises(ValueError):
+        panel_queries.parse_matchers("{alertname~A}")

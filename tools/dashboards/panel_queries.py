@@ -33,6 +33,14 @@ not one of their dialects, or when every job of their optional_jobs entry is giv
 --output) lists every panel with its targets; exit status 1 when any panel or variable errors or
 is empty without being expected-empty, 2 when Prometheus cannot be reached at all, else 0.
 
+With --alert-list-datasource NAME (the Prometheus data source's name as the grafana role
+provisions it, "Prometheus"), every alert list panel is applied, the way Grafana's alert list
+filters, to the alerts Prometheus has active (/api/v1/alerts): its data source filter (the
+panel's options.datasource must be that NAME, or empty), its state filter (firing, pending) and its
+alertName and alertInstanceLabelFilter (variables substituted). The panel fails unless its data
+source and state filters select at least one active alert (Watchdog always fires); the count its
+label filter then keeps is reported, and is expected to be 0 only when none of its alerts fires.
+
 --record FILE saves every response, --replay FILE answers from such a recording instead of a
 server (tests/tools/test_dashboards.py replays tools/dashboards/fixtures/*.json).
 """
@@ -343,15 +351,75 @@ def expected_empty(expectation: dict | None, dialect: str | None, absent_jobs) -
 _LABEL_VALUES = re.compile(r"^\s*label_values\((?:(.+),\s*)?([A-Za-z_][A-Za-z0-9_]*)\)\s*$", re.S)
 
 
+# An alert list's label filter, as Grafana parses it (public/app/features/alerting/unified/utils/
+# alertmanager.ts parseMatchers: `{name="v", name=~"re", name!="v", name!~"re"}`), and its
+# state filter keys for data-source-managed rules (firing, pending).
+_MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
+
+
+def parse_matchers(text: str) -> list:
+    body = (text or "").strip()
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1]
+    matchers, pos = [], 0
+    while pos < len(body):
+        match = _MATCHER.match(body, pos)
+        if not match:
+            if body[pos:].strip():
+                raise ValueError(f"not a label matcher: {body[pos:]!r}")
+            break
+        matchers.append((match.group(1), match.group(2), match.group(3).replace('\\"', '"')))
+        pos = match.end()
+    return matchers
+
+
+def labels_match(labels: dict, matchers) -> bool:
+    for name, op, value in matchers:
+        have = labels.get(name, "")
+        if op == "=" and have != value or op == "!=" and have == value:
+            return False
+        if op in ("=~", "!~") and bool(re.fullmatch(value, have)) != (op == "=~"):
+            return False
+    return True
+
+
+def alert_list_selection(panel: dict, alerts: list, datasource_name: str, values: dict) -> dict:
+    """What an alert list panel shows of Prometheus' active alerts: the ones its data source and
+    state filters select, then those its alertName and label filter keep."""
+    options = panel.get("options") or {}
+    wanted_source = options.get("datasource")
+    # UnifiedAlertList.tsx filterRules: `options.datasource` keeps the rules whose data source NAME
+    # equals it; empty keeps every rules source.
+    source_ok = not wanted_source or wanted_source == datasource_name
+    states = {state for state, on in (options.get("stateFilter") or {}).items() if on}
+    selected = [a for a in alerts if source_ok and (not states or a.get("state") in states)]
+    name = (options.get("alertName") or "").lower()
+    matchers = parse_matchers(substitute(options.get("alertInstanceLabelFilter") or "", values))
+    shown = [a for a in selected if name in a["labels"].get("alertname", "").lower() and labels_match(a["labels"], matchers)]
+    named = sorted({v for _n, op, v in matchers if _n == "alertname" and op == "=~" for v in v.split("|")})
+    return {"datasource": wanted_source, "selected": len(selected), "shown": len(shown),
+            "shown_alerts": sorted({a["labels"].get("alertname", "") for a in shown}),
+            "firing_of_its_alerts": sorted({a["labels"].get("alertname", "") for a in selected
+                                            if not named or a["labels"].get("alertname") in named})}
+
+
 def run(client: Client, dashboards, dialect=None, absent_jobs=(), given=None, scrape_interval=15.0,
-        range_seconds=600.0, max_data_points=1000, expectations=None, now=None) -> dict:
+        range_seconds=600.0, max_data_points=1000, expectations=None, now=None, alert_list_datasource=None) -> dict:
     now = time.time() if now is None else now
     given = given or {}
     expectations = expectations or {}
     builtins = builtin_variables(scrape_interval, range_seconds, now, max_data_points)
     step = parse_duration(builtins["__interval"])
     report = {"dialect": dialect, "absent_jobs": sorted(absent_jobs), "builtins": builtins,
-              "panels": [], "variables": [], "failures": []}
+              "panels": [], "variables": [], "failures": [], "alert_lists": []}
+    active_alerts = None
+    if alert_list_datasource:
+        status, body, error = client.call("/api/v1/alerts", {}, "GET")
+        if status != 200 or not isinstance(body, dict) or body.get("status") != "success":
+            report["failures"].append(f"/api/v1/alerts: {error or status}")
+            active_alerts = []
+        else:
+            active_alerts = body["data"]["alerts"]
     for name, dashboard in dashboards:
         values = {**builtins, **dashboard_variable_values(dashboard, given)}
         for variable in (dashboard.get("templating") or {}).get("list") or []:
@@ -373,6 +441,17 @@ def run(client: Client, dashboards, dialect=None, absent_jobs=(), given=None, sc
                 report["failures"].append(f"{name}: variable {entry['variable']}: {entry['status']}"
                                           + (f" ({entry.get('error')})" if entry.get("error") else ""))
         for panel in iter_panels(dashboard):
+            if panel.get("type") == "alertlist" and active_alerts is not None:
+                seen = alert_list_selection(panel, active_alerts, alert_list_datasource, values)
+                report["alert_lists"].append({"dashboard": name, "title": panel.get("title", ""), **seen})
+                if not seen["selected"]:
+                    report["failures"].append(
+                        f"{name}: {panel.get('title', '')}: the alert list selects none of the {len(active_alerts)} "
+                        f"active alerts (options.datasource {seen['datasource']!r}, data source {alert_list_datasource!r})")
+                elif seen["firing_of_its_alerts"] and not seen["shown"]:
+                    report["failures"].append(f"{name}: {panel.get('title', '')}: its label filter keeps none of "
+                                              f"{', '.join(seen['firing_of_its_alerts'])}")
+                continue
             targets = [t for t in panel.get("targets") or [] if t.get("expr") and not t.get("hide")]
             if not targets:
                 continue
@@ -444,6 +523,8 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
     parser.add_argument("--expectations", type=Path, default=DEFAULT_EXPECTATIONS,
                         help="expected-empty panels (default: tools/dashboards/dialect_only.yml)")
+    parser.add_argument("--alert-list-datasource", metavar="NAME",
+                        help="apply each alert list panel to Prometheus' active alerts, as the data source NAME")
     parser.add_argument("--output", type=Path, help="write the JSON report here instead of stdout")
     parser.add_argument("--record", type=Path, help="save every exchange with Prometheus to this file")
     parser.add_argument("--replay", type=Path, help="answer from a --record file instead of a server")
@@ -457,7 +538,8 @@ def main(argv=None) -> int:
         report = run(client, load_dashboards(args.dashboards), dialect=args.dialect, absent_jobs=set(args.absent_job),
                      given=parse_vars(args.var), scrape_interval=parse_duration(args.scrape_interval),
                      range_seconds=parse_duration(args.range), max_data_points=args.max_data_points,
-                     expectations=load_expectations(args.expectations))
+                     expectations=load_expectations(args.expectations),
+                     alert_list_datasource=args.alert_list_datasource)
     except PrometheusUnreachable as exc:
         print(f"panel_queries: Prometheus unreachable: {exc}", file=sys.stderr)
         return 2
@@ -473,6 +555,9 @@ def main(argv=None) -> int:
     print(f"panel_queries: {summary['panels']} panels: {summary['data']} with data, {summary['empty']} empty "
           f"({summary['expected_empty']} expected), {summary['error']} errors; {summary['failures']} failures",
           file=sys.stderr)
+    for seen in report["alert_lists"]:
+        print(f"  alert list {seen['dashboard']} / {seen['title']}: {seen['selected']} active alerts selected, "
+              f"{seen['shown']} shown ({', '.join(seen['shown_alerts']) or 'none'})", file=sys.stderr)
     for failure in report["failures"]:
         print(f"  FAIL {failure}", file=sys.stderr)
     return 1 if report["failures"] else 0
