@@ -41,7 +41,7 @@ options:
       - When V(false) they are problems of kind C(unsupported_health).
       - When the data source's plugin is not installed at all (Grafana answers the health check
         with 500 C(plugin.unavailable) and C(GET /api/plugins/<type>/settings) with 404), it is
-        always a problem, of kind C(missing_plugin): such a data source cannot work.
+        always a problem, of kind C(missing_plugin), since such a data source cannot work.
     type: bool
     default: true
   expected_dashboards:
