@@ -13,7 +13,7 @@ description), a row per sub-option of lists of dicts and dicts (``var[].key``, `
 and one table per entry point when the role has more than ``main``. Defaults are the spec's
 ``default`` as written (templated defaults show their Jinja literally); a long list or dict
 default is printed as YAML after the table. Descriptions are the spec's, with Ansible's doc
-markup (C(), I(), B(), U(), L(), V(), O(), E()) turned into Markdown.
+markup (C(), I(), B(), U(), L(), V(), O(), E(), P()) turned into Markdown.
 
 Besides the README, the role is checked for disagreements between the spec and its defaults
 (defaults/main.yml or defaults/main/*.yml); see consistency_problems(). Without --check the
@@ -26,7 +26,9 @@ Conventions the checks rely on:
 - A spec option with neither a default nor an entry in the defaults files must be
   ``required: true`` or say in its description that it is optional ("optional", "unset", "not set").
 - ``elements: dict`` without ``options`` is for free-form items in an upstream program's own
-  format; the description says so with the words "passed through as is".
+  format; the description says so with the words "passed through as is". Or the items' fields
+  are documented once by the collection's plugin that reads them: the description names it as
+  ``P(ilp.observability.<name>#<type>)``, and that plugin's documentation file exists.
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ NOTE = "<!-- Generated from meta/argument_specs.yml: edit the spec, then run pyt
 INLINE_MAX = 80  # longer list and dict defaults are printed as YAML after the table
 OPTIONAL_RE = re.compile(r"\b(optional|unset|not set)\b", re.IGNORECASE)
 PASSTHROUGH_RE = re.compile(r"passed (through|on) as[ -]is", re.IGNORECASE)
+PLUGIN_DOC_RE = re.compile(r"\bP\(ilp\.observability\.([a-z0-9_]+)#([a-z_]+)\)")
 
 
 class _Loader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
@@ -107,7 +110,7 @@ def all_options(specs: dict) -> dict:
 
 # --- rendering ------------------------------------------------------------------------------
 
-_CODE = re.compile(r"\b[CVOE]\(([^()]*(?:\([^()]*\)[^()]*)*)\)|`([^`]+)`")
+_CODE = re.compile(r"\b[CVOEP]\(([^()]*(?:\([^()]*\)[^()]*)*)\)|`([^`]+)`")
 _MARKUP = [
     (re.compile(r"\bL\(([^,()]+),\s*([^()]+)\)"), r"[\1](\2)"),
     (re.compile(r"\bU\(([^()]+)\)"), r"[\1](\1)"),
@@ -291,10 +294,13 @@ def element_problems(where: str, name: str, option: dict, values: list) -> list[
     if option.get("type") == "list" and option.get("elements", "str") != "dict" and any(map(has_dict_items, known)):
         problems.append(f"{where}: {name} holds dicts but is typed elements: {option.get('elements', 'str')} "
                         "(use elements: dict with options)")
+    description = option.get("description")
     if option.get("type") == "list" and option.get("elements") == "dict" and not option.get("options") \
-            and not PASSTHROUGH_RE.search(text(option.get("description"))):
+            and not PASSTHROUGH_RE.search(text(description)) \
+            and not PLUGIN_DOC_RE.search(" ".join(description if isinstance(description, list) else [str(description)])):
         problems.append(f"{where}: {name} is elements: dict without options: describe its items with options "
-                        "(or say they are 'passed through as is' in an upstream format)")
+                        "(or say they are 'passed through as is' in an upstream format, or name the plugin "
+                        "documenting them, P(ilp.observability.<name>#<type>))")
     for key, sub in (option.get("options") or {}).items():
         sub_values = []
         for value in known:
@@ -347,6 +353,16 @@ def duplicate_descriptions(role: str, specs: dict) -> list[str]:
     return problems
 
 
+def plugin_reference_problems(where: str, name: str, option: dict, plugins_dir: Path) -> list[str]:
+    """P(ilp.observability.<name>#<type>) references to plugins without a documentation file."""
+    description = option.get("description")
+    line = " ".join(description if isinstance(description, list) else [str(description or "")])
+    return [f"{where}: {name} refers to P(ilp.observability.{plugin}#{kind}), which has no "
+            f"plugins/{kind}/{plugin}.yml or .py"
+            for plugin, kind in PLUGIN_DOC_RE.findall(line)
+            if not any((plugins_dir / kind / f"{plugin}{ext}").is_file() for ext in (".yml", ".py"))]
+
+
 def consistency_problems(role_dir: Path, elsewhere: dict | None = None) -> list[str]:
     """Disagreements between a role's spec and its defaults files.
 
@@ -376,6 +392,7 @@ def consistency_problems(role_dir: Path, elsewhere: dict | None = None) -> list[
             where = f"{role} ({entry})" if len(specs) > 1 else role
             problems += default_problems(where, name, option, defaults)
             problems += element_problems(where, name, option, values)
+            problems += plugin_reference_problems(where, name, option, role_dir.parent.parent / "plugins")
             problems += description_problems(where, name, option)
     return problems + duplicate_descriptions(role, specs)
 

@@ -8,7 +8,9 @@ defaults, and left with the jobs whose group has hosts; then one probe job per b
 that the entries' `probes` name, scraped through the hosts of the prober job (`blackbox`).
 scrape_targets: each job's file_sd target list, read from the hosts' own variables (for a probe
 job: one target per probed host and prober, the URL or address to probe).
-Their documentation: scrape_jobs.yml and scrape_targets.yml beside this file.
+scrape_job_regex: the job names of the catalog by kind (role), as the rule files select them.
+Their documentation: scrape_jobs.yml (also of the catalog's fields), scrape_targets.yml and
+scrape_job_regex.yml beside this file.
 """
 
 from __future__ import annotations
@@ -316,6 +318,47 @@ def scrape_jobs(catalog, groups, overrides=None, secrets_dir="/etc/prometheus/se
     return jobs + probe_jobs
 
 
+def _kind(job, role):
+    """The kind of a job the rules select by: its role, or its job name for role external."""
+    return job if role in (None, "", "external") else to_text(role)
+
+
+def scrape_job_regex(catalog, overrides=None, prober="blackbox"):
+    """Kind -> regular expression of the job names of that kind; see scrape_job_regex.yml.
+
+    Reads only job, role and the probes' modules of the catalog with the overrides merged in
+    (by job name; a new name adds a job), so it needs no host and templates nothing else.
+    """
+    if isinstance(catalog, (str, Mapping)) or not hasattr(catalog, "__iter__"):
+        raise AnsibleFilterError(
+            f"scrape_job_regex: the catalog must be a list of entries, not {type(catalog).__name__}")
+    merged = {}
+    for raw in list(catalog) + list(overrides or []):
+        if not isinstance(raw, Mapping) or not raw.get("job"):
+            raise AnsibleFilterError(f"scrape catalog entry or change without a job name: {raw!r}")
+        if raw.get("probe_module"):
+            continue
+        job = to_text(raw["job"])
+        entry = merged.setdefault(job, {"role": "external", "modules": []})
+        if raw.get("role") is not None:
+            entry["role"] = to_text(raw["role"])
+        if raw.get("probes") is not None:
+            entry["modules"] = [to_text(probe["module"]) for probe in raw["probes"]
+                                if isinstance(probe, Mapping) and probe.get("module")]
+    kinds = {}
+    for job, entry in merged.items():
+        kind = _kind(job, entry["role"])
+        kinds.setdefault(kind, []).append(job)
+        for module in entry["modules"]:
+            name = f"{prober}_{module}"
+            probe_jobs = kinds.setdefault(f"{kind}_probe", [])
+            if name not in probe_jobs:
+                probe_jobs.append(name)
+    result = {kind: "|".join(jobs) for kind, jobs in kinds.items()}
+    result["probe"] = f"{prober}_.+"
+    return result
+
+
 def _host_value(host, variables, name):
     """A host variable, None when the host does not set it (or sets it empty)."""
     if name == "inventory_hostname":
@@ -463,4 +506,5 @@ class FilterModule:
         return {
             "scrape_jobs": scrape_jobs,
             "scrape_targets": scrape_targets,
+            "scrape_job_regex": scrape_job_regex,
         }

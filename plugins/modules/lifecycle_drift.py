@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: lifecycle_drift
 short_description: Internal to the collection's roles; compare a host with what the service lifecycle wants
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Used by the internal C(ilp.observability.service_lifecycle) role at the start of each entry
     point; not meant for playbooks.

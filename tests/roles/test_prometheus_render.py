@@ -33,9 +33,6 @@ PLAYBOOK = HERE / "render-prometheus.yml"
 GOLDEN = HERE / "golden" / "prometheus"
 INVENTORIES = HERE / "inventories"
 UPDATE = os.environ.get("ILP_UPDATE_GOLDEN") == "1"
-# The one intended difference from the golden files: the Grafana Alloy job is gone (Alloy is out
-# of this project for licence reasons), so hosts of an "alloy" group are no longer scraped.
-REMOVED_JOBS = ("alloy",)
 
 
 def stack_scenario_inventory(tmp_path: Path) -> Path:
@@ -73,27 +70,20 @@ def with_group(inventory, name: str, hosts: list[str]):
 
 
 # case name -> inventory (a path, a list of paths, or a factory of either) and extra variables.
-# A case with "golden" reaches the output of another case another way, and is compared with its
-# golden files.
 CASES = {
     "lab": dict(inventory=TOP / "inventories" / "lab"),
     "stack-scenario": dict(inventory=stack_scenario_inventory),
-    # extensions/molecule/stack/verify.yml: a connector taken out of the scraped group, with
-    # the variable of earlier releases and with prometheus_scrape_jobs.
+    # extensions/molecule/stack/verify.yml: a connector taken out of the scraped group through
+    # prometheus_scrape_jobs.
     "stack-scenario-without-b": dict(
         inventory=with_group(stack_scenario_inventory, "connectors_without_b", ["ilp-stack-a"]),
-        extra={"prometheus_connector_group": "connectors_without_b"}),
-    "stack-scenario-without-b-as-scrape-jobs": dict(
-        inventory=with_group(stack_scenario_inventory, "connectors_without_b", ["ilp-stack-a"]),
         extra={"prometheus_scrape_jobs":
-               "{{ molecule_scrape_jobs + [{'job': 'connector', 'group': 'connectors_without_b'}] }}"},
-        golden="stack-scenario-without-b"),
+               "{{ molecule_scrape_jobs + [{'job': 'connector', 'group': 'connectors_without_b'}] }}"}),
     "secured": dict(inventory=INVENTORIES / "scrape-secured.yml"),
     "native": dict(inventory=INVENTORIES / "scrape-native.yml"),
     "components": dict(inventory=INVENTORIES / "scrape-components.yml"),
-    "legacy": dict(inventory=[INVENTORIES / "scrape-groups.yml", INVENTORIES / "scrape-legacy.yml"]),
-    "legacy-as-scrape-jobs": dict(inventory=[INVENTORIES / "scrape-groups.yml", INVENTORIES / "scrape-jobs.yml"],
-                                  golden="legacy"),
+    # Every job's hosts in another group, with other ports, intervals and node_exporter credentials.
+    "scrape-jobs": dict(inventory=[INVENTORIES / "scrape-groups.yml", INVENTORIES / "scrape-jobs.yml"]),
 }
 
 
@@ -159,19 +149,6 @@ def files(folder: Path) -> dict[str, object]:
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-def without_removed_jobs(rendered: dict[str, object]) -> dict[str, object]:
-    """Golden files as they are expected today: the removed jobs' file_sd files and scrape configs gone."""
-    expected = {}
-    for path, content in rendered.items():
-        if any(path.endswith(f"/file_sd/{job}.yml") for job in REMOVED_JOBS):
-            continue
-        if Path(path).parts[1:] == ("prometheus.yml",):
-            content = dict(content, scrape_configs=[job for job in content["scrape_configs"]
-                                                    if job["job_name"] not in REMOVED_JOBS])
-        expected[path] = content
-    return expected
-
-
 def write_golden(out: Path, golden: Path) -> None:
     """The rendered files of `out` as the golden files of `golden`."""
     shutil.rmtree(golden, ignore_errors=True)
@@ -185,12 +162,12 @@ def write_golden(out: Path, golden: Path) -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_rendered_scrape_configuration_matches_the_golden_files(tmp_path, name, promtool):
     case = CASES[name]
-    golden = GOLDEN / case.get("golden", name)
+    golden = GOLDEN / name
     out = render(tmp_path, case)
-    if UPDATE and "golden" not in case:
+    if UPDATE:
         write_golden(out, golden)
     assert golden.is_dir(), f"no golden files for {name}: run with ILP_UPDATE_GOLDEN=1"
-    assert files(out) == without_removed_jobs(files(golden))
+    assert files(out) == files(golden)
     if promtool is not None:
         for host_out in sorted(out.iterdir()):
             promtool_check(promtool, host_out, tmp_path / host_out.name)

@@ -8,10 +8,19 @@ variable the entry names with the role's prefix exists in the role's defaults, a
 the role's choices for the variable that picks them; each probe's default port is the owning
 role's default for its first port variable, and the variables it names exist. The failing cases show the check catches a
 wrong default.
+
+The catalog's fields are documented once, in plugins/filter/scrape_jobs.yml (tested against the
+filter in tests/unit/plugins/filter/test_scrape_targets.py): the role's spec points there. The
+rule files select jobs by the catalog's roles, so a job added with a role is in its alerts.
 """
 from __future__ import annotations
 
 import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -165,3 +174,40 @@ def wrong(job: str, change) -> list[dict]:
 def test_a_wrong_default_is_caught(job, change, message):
     problems = catalog_problems(wrong(job, change))
     assert any(message in problem for problem in problems), problems
+
+
+def test_the_role_spec_points_to_the_filter_documentation_instead_of_restating_the_fields():
+    spec = yaml.safe_load((ROLES / "prometheus" / "meta" / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    for name in ("prometheus_scrape_catalog", "prometheus_scrape_jobs"):
+        assert (options[name]["type"], options[name]["elements"]) == ("list", "dict"), name
+        assert "options" not in options[name], f"{name} restates the catalog's fields"
+        assert "P(ilp.observability.scrape_jobs#filter)" in " ".join(options[name]["description"]), name
+
+
+def render_rules(tmp_path: Path, extra: dict) -> dict:
+    """The rule files as tools/ci/render-rules.yml renders them with `extra`, file name -> text."""
+    extra_file = tmp_path / "extra.json"
+    extra_file.write_text(json.dumps({"rules_dest": str(tmp_path / "rules"), **extra}))
+    ansible = shutil.which("ansible-playbook") or str(Path(sys.executable).parent / "ansible-playbook")
+    proc = subprocess.run([ansible, "-i", "localhost,", str(TOP / "tools" / "ci" / "render-rules.yml"),
+                           "-e", f"@{extra_file}"], capture_output=True, text=True, timeout=300, check=False,
+                          env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(TOP / "collections"),
+                                   ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {path.name: path.read_text() for path in (tmp_path / "rules").glob("*.yml")}
+
+
+def test_the_rules_select_a_job_added_with_a_role_and_not_an_external_one(tmp_path):
+    rules = render_rules(tmp_path, {"prometheus_scrape_jobs": [
+        {"job": "connector-eu", "role": "connector", "group": "eu", "port": 7780},
+        {"job": "node-dmz", "role": "node_exporter", "group": "dmz", "port": 9100},
+        {"job": "ledger", "group": "ledger", "port": 3000}]})
+    connector_alerts = rules["connector-alerts.rules.yml"]
+    assert 'up{job=~"connector|connector-eu"} == 0' in connector_alerts
+    assert 'node_filesystem_readonly{job=~"node|node-dmz"}' in rules["stack-alerts.rules.yml"]
+    # TargetDown leaves out the jobs with alerts of their own; an external job of its own is not one.
+    target_down = rules["stack-alerts.rules.yml"]
+    assert 'up{job!~"connector|connector-eu|tigerbeetle|jaeger|otel_collector|victorialogs|loki|blackbox_.+"}' \
+        in target_down
+    assert "ledger" not in target_down

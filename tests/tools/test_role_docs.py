@@ -247,3 +247,22 @@ def test_descriptions_become_safe_markdown():
     line = role_docs.text(["Set C(a|b) or `x*y`,", "see U(https://example.org) and I(this); sha256:<hex> for a*b."])
     assert line == ("Set `a\\|b` or `x*y`, see [https://example.org](https://example.org) and *this*; "
                     "sha256:&lt;hex> for a\\*b.")
+
+
+@pytest.mark.parametrize("plugin_file, problem", [
+    ("fake_cases.yml", None),
+    ("other.yml", "fake_cases refers to P(ilp.observability.fake_cases#filter), which has no plugins/filter/fake_cases"),
+])
+def test_items_documented_by_a_plugin_of_the_collection_need_its_documentation_file(fake_role, plugin_file, problem):
+    spec = FAKE_SPEC.replace("description: Test cases.",
+                             "description: Test cases, fields in P(ilp.observability.fake_cases#filter).")
+    (fake_role / "meta" / "argument_specs.yml").write_text(spec)
+    plugins = fake_role.parent.parent / "plugins" / "filter"
+    plugins.mkdir(parents=True)
+    (plugins / plugin_file).write_text("---\nDOCUMENTATION: {}\n")
+    problems = "\n".join(role_docs.consistency_problems(fake_role))
+    assert "fake_cases is elements: dict without options" not in problems
+    if problem is None:
+        assert "fake_cases refers to" not in problems
+    else:
+        assert problem in problems

@@ -44,7 +44,7 @@ build="$top/build/rules"
 rm -rf "$build"
 mkdir -p "$build"
 echo "rules-test: rendering rule templates into build/rules"
-ANSIBLE_FORCE_COLOR=false ANSIBLE_NOCOLOR=true ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
+ANSIBLE_COLLECTIONS_PATH="$top/collections" ANSIBLE_FORCE_COLOR=false ANSIBLE_NOCOLOR=true ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
   ansible-playbook -i localhost, tools/ci/render-rules.yml -e "rules_dest=$build" >"$build.render.log" 2>&1 || {
   cat "$build.render.log" >&2
   echo "rules-test: 0 passed, 1 failed (rendering)"

@@ -32,7 +32,7 @@ prometheus_alert_packet_error_rate_threshold, ...), read at build time. Red is w
 alert's condition holds; yellow starts at WARN_FRACTION (dashboard_common.py) of the way there, for an
 SLA ratio once that share of the error budget (1 - target) is used. To change an SLA, change
 the default there (and the connector role's connector_sla_* to match) and rebuild. Job names
-come from the same defaults (prometheus_*_job_regex) and the scrape catalog (scrape.yml);
+come from the scrape catalog (scrape.yml), selected as the rules select them (scrape_job_regex);
 runbook links from the rule templates' runbook_url annotations, behind the dashboards' hidden
 constant variable runbook_base_url (prometheus_runbook_base_url).
 

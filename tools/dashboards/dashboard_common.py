@@ -7,8 +7,9 @@ settlement_activity.py and stack_health.py compose these helpers.
 """
 from __future__ import annotations
 
+import importlib.util
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -63,56 +64,68 @@ DASHBOARDS = {
 }
 
 
+def catalog_job_regex() -> dict:
+    """Kind -> job regex, as the prometheus role gives its rule files (vars/main.yml,
+    prometheus__job_regex): the filter ilp.observability.scrape_job_regex on the shipped catalog."""
+    spec = importlib.util.spec_from_file_location("ilp_scrape_targets", TOP / "plugins" / "filter" / "scrape_targets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.scrape_job_regex(_plain_defaults(SCRAPE_DEFAULTS)["prometheus__scrape_catalog"])
+
+
 @dataclass(frozen=True)
 class Settings:
-    """The role defaults the dashboards depend on (roles/prometheus/defaults/main/rules.yml)."""
+    """The role defaults the dashboards depend on (roles/prometheus/defaults/main/rules.yml) and the
+    scrape catalog's job names as the rules select them."""
 
     defaults: dict
     runbooks: dict  # alert name -> runbook file name (connector.md, stack.md, logs.md)
+    jobs: dict = field(default_factory=lambda: catalog_job_regex())
 
     def __getitem__(self, key):
         return self.defaults[key]
 
-    # Scrape job selectors, the same regular expressions the alert rules use.
+    # Scrape job selectors, the same regular expressions the alert rules use (by kind: role, or job
+    # name for an external job).
     @property
     def connector_job(self) -> str:
-        return self.defaults["prometheus_connector_job_regex"]
+        return self.jobs["connector"]
 
     @property
     def connector_probe_job(self) -> str:
-        return self.defaults["prometheus_connector_probe_job_regex"]
+        return self.jobs["connector_probe"]
 
     @property
     def probe_job(self) -> str:
-        return self.defaults["prometheus_probe_job_regex"]
+        return self.jobs["probe"]
 
     @property
     def tigerbeetle_job(self) -> str:
-        return self.defaults["prometheus_tigerbeetle_job_regex"]
+        return self.jobs["tigerbeetle"]
 
     @property
     def node_job(self) -> str:
-        return self.defaults["prometheus_node_job_regex"]
+        return self.jobs["node_exporter"]
 
     @property
     def prometheus_job(self) -> str:
-        return self.defaults["prometheus_self_job_regex"]
+        return self.jobs["prometheus"]
 
     @property
     def alertmanager_job(self) -> str:
-        return self.defaults["prometheus_alertmanager_job_regex"]
+        return self.jobs["alertmanager"]
 
     @property
     def jaeger_job(self) -> str:
-        return self.defaults["prometheus_jaeger_job_regex"]
+        return self.jobs["jaeger"]
 
     @property
     def log_agent_job(self) -> str:
-        return self.defaults["prometheus_log_agent_job_regex"]
+        return self.jobs["otel_collector"]
 
     @property
     def log_store_job(self) -> str:
-        return self.defaults["prometheus_log_store_job_regex"]
+        return f"{self.jobs['victorialogs']}|{self.jobs['loki']}"
 
     @property
     def runbook_base_url(self) -> str:
@@ -430,7 +443,7 @@ def finalize(dashboard: dm.Dashboard) -> dm.Dashboard:
 SCRAPE_DEFAULTS = TOP / "roles" / "prometheus" / "defaults" / "main" / "scrape.yml"
 # Scrape jobs the dashboards select that the collection's scrape catalog does not have yet (the
 # probe jobs blackbox_<module> are the catalog's too: its entries' probes, selected through
-# prometheus_probe_job_regex).
+# Settings.probe_job).
 FUTURE_JOBS: tuple = ()
 
 

@@ -265,6 +265,7 @@ def render_rules(dest: Path) -> list:
     subprocess.run([str(ansible), "-i", "localhost,", str(playbook), "-e", f"rules_dest={dest}"], check=True,
                    stdout=subprocess.DEVNULL, cwd=str(TOP),
                    env={"ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+                        "ANSIBLE_COLLECTIONS_PATH": str(TOP / "collections"),
                         "PATH": f"{ansible.parent}:/usr/bin:/bin", "HOME": str(Path.home())})
     return sorted(dest.glob("*.yml"))
 

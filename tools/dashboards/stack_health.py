@@ -1,8 +1,8 @@
 """ILP / Stack health: every component of the monitoring stack this collection deploys.
 
 Job labels are the scrape catalog's (roles/prometheus/defaults/main/scrape.yml) as the alert
-rules select them (prometheus_*_job_regex of defaults/main/rules.yml); the probe jobs
-(blackbox_<module>, from the catalog's probes) through prometheus_probe_job_regex.
+rules select them (by role, through the filter ilp.observability.scrape_job_regex); the probe
+jobs (blackbox_<module>, from the catalog's probes) through its "probe" pattern.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: ilp.observability contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Unit tests of the scrape catalog filters (scrape_jobs, scrape_targets) on plain data."""
+"""Unit tests of the scrape catalog filters (scrape_jobs, scrape_targets, scrape_job_regex) on plain data,
+and of the catalog fields documented in scrape_jobs.yml against the fields the filter accepts."""
 
 from __future__ import annotations
 
@@ -339,3 +340,90 @@ def test_the_shipped_catalog_probes_every_component():
     assert probed["connector"] == ["http_health"]
     for job in ("prometheus", "alertmanager", "grafana", "jaeger", "otel_collector", "victorialogs", "loki"):
         assert "http_2xx" in probed[job], job
+
+
+# --- the catalog's fields: documented once (scrape_jobs.yml), equal to what the filter accepts -----
+
+DOC_FILE = Path(plugin.__file__).with_name("scrape_jobs.yml")
+ENTRY_DOC = yaml.safe_load(DOC_FILE.read_text())["DOCUMENTATION"]["options"]["_input"]["suboptions"]
+
+
+def listed_fields(description) -> set:
+    """The C(field) names a description lists after its colon ("... replaces for its hosts: C(port), ...")."""
+    text = " ".join(description) if isinstance(description, list) else description
+    return set(re.findall(r"C\(([a-z_]+)\)", text.split(":", 1)[1]))
+
+
+def test_the_documented_entry_fields_are_the_fields_the_filter_accepts_with_its_defaults():
+    assert set(ENTRY_DOC) == plugin.ENTRY_FIELDS
+    assert {name: spec["default"] for name, spec in ENTRY_DOC.items() if "default" in spec} == plugin.ENTRY_DEFAULTS
+    assert ENTRY_DOC["scheme"]["choices"] == ["http", "https"]
+    assert [name for name, spec in ENTRY_DOC.items() if spec.get("required")] == ["job"]
+
+
+def test_the_documented_auth_and_probe_fields_are_the_fields_the_filter_accepts_with_its_defaults():
+    auth = ENTRY_DOC["auth"]["suboptions"]
+    assert {name: spec["default"] for name, spec in auth.items()} == plugin.AUTH_DEFAULTS
+    probe = ENTRY_DOC["probes"]["suboptions"]
+    assert set(probe) == plugin.PROBE_FIELDS
+    assert ({name: spec["default"] for name, spec in probe.items() if "default" in spec}
+            == {name: value for name, value in plugin.PROBE_DEFAULTS.items() if value is not None})
+    assert probe["target"]["choices"] == list(plugin.PROBE_TARGETS)
+
+
+def test_the_documented_variant_fields_are_the_fields_the_filter_accepts():
+    assert listed_fields(ENTRY_DOC["variants"]["description"]) == plugin.VARIANT_FIELDS
+    assert listed_fields(ENTRY_DOC["probes"]["suboptions"]["variants"]["description"]) == plugin.PROBE_VARIANT_FIELDS
+
+
+def test_an_entry_with_every_documented_field_is_accepted():
+    entry = dict(CONNECTOR, group="connectors", port=7780, port_vars=[], address_vars=[], scheme="http", https_vars=[],
+                 auth={name: "" for name in ENTRY_DOC["auth"]["suboptions"]}, tls_config={}, alerting=False,
+                 enabled=True, probes=[{name: spec.get("default") for name, spec in
+                                        ENTRY_DOC["probes"]["suboptions"].items()} | {"module": "http_2xx", "port": 1}])
+    assert set(entry) == set(ENTRY_DOC)
+    (job,) = plugin.scrape_jobs([entry], {"connectors": ["c1"]}, prober="")
+    assert job["job"] == "connector" and job["probes"][0]["module"] == "http_2xx"
+
+
+# --- scrape_job_regex: the job names the rules select, by kind ------------------------------------
+
+def test_the_shipped_catalog_gives_the_rules_their_job_names():
+    catalog = yaml.safe_load(CATALOG_FILE.read_text())["prometheus__scrape_catalog"]
+    jobs = plugin.scrape_job_regex(catalog)
+    assert {kind: jobs[kind] for kind in ("connector", "connector_probe", "probe", "tigerbeetle", "node_exporter",
+                                          "prometheus", "alertmanager", "jaeger", "otel_collector", "victorialogs",
+                                          "loki")} == {
+        "connector": "connector", "connector_probe": "blackbox_http_health", "probe": "blackbox_.+",
+        "tigerbeetle": "tigerbeetle", "node_exporter": "node", "prometheus": "prometheus",
+        "alertmanager": "alertmanager", "jaeger": "jaeger", "otel_collector": "otel_collector",
+        "victorialogs": "victorialogs", "loki": "loki"}
+
+
+def test_a_job_added_with_a_role_is_selected_with_that_roles_jobs():
+    overrides = [{"job": "connector-eu", "role": "connector", "group": "eu", "port": 7780,
+                  "probes": [{"module": "tcp_connect", "port": 7780}]},
+                 {"job": "ledger", "group": "tb", "port": 3000}]
+    jobs = plugin.scrape_job_regex([CONNECTOR, dict(PROBED_CONNECTOR, job="c2")], overrides, prober="bb")
+    assert jobs["connector"] == "connector|c2|connector-eu"
+    assert jobs["connector_probe"] == "bb_http_health|bb_tcp_connect"
+    assert jobs["ledger"] == "ledger"  # an external job: its own kind
+    assert jobs["probe"] == "bb_.+"
+
+
+def test_overrides_change_a_jobs_role_and_probes_and_disabled_jobs_stay_selected():
+    overrides = [{"job": "node", "role": "external"}, {"job": "connector", "probes": [], "enabled": False}]
+    jobs = plugin.scrape_job_regex([NODE, PROBED_CONNECTOR], overrides)
+    assert "node_exporter" not in jobs and jobs["node"] == "node"
+    assert jobs["connector"] == "connector" and "connector_probe" not in jobs
+
+
+def test_scrape_job_regex_of_scrape_jobs_output_skips_the_probe_jobs():
+    jobs = plugin.scrape_jobs([PROBED_CONNECTOR, BLACKBOX], {"connectors": ["c1"], "blackbox": ["m"]})
+    assert plugin.scrape_job_regex(jobs) == plugin.scrape_job_regex([PROBED_CONNECTOR, BLACKBOX])
+
+
+@pytest.mark.parametrize("catalog, overrides", [("connector", None), ([{"group": "x"}], None), ([NODE], [{"port": 1}])])
+def test_scrape_job_regex_refuses_entries_without_a_job(catalog, overrides):
+    with pytest.raises(AnsibleFilterError):
+        plugin.scrape_job_regex(catalog, overrides)
