@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install tools/ilp-traffic outside the work tree, once per package-lock.json, and print the
-# folder to run `node send.js` in. Used by the lab and the connector Molecule scenario.
+# folder to run `node send.js` in. Used by the lab and the full-stack Molecule scenario (extensions/molecule/stack).
 #   dir=$(tools/ilp-traffic/install.sh)
 set -euo pipefail
 src=$(cd "$(dirname "$0")" && pwd)
