@@ -226,7 +226,7 @@ def check(api, p):
     database = result['health'].get('database')
     if status != 200 or database != 'ok':
         problems.append(problem('grafana_unhealthy', 'grafana', 'Grafana health check failed: HTTP %s, database %s'
-                                 % (status, database or 'unknown')))
+                                % (status, database or 'unknown')))
 
     expected = list(p['expected_datasources'])
     if expected or p['check_all_datasources']:
@@ -241,7 +241,7 @@ def check(api, p):
             if ds is None:
                 names = ', '.join(sorted(str(d.get('name')) for d in datasources)) or 'none'
                 problems.append(problem('missing_datasource', key, "data source '%s': no data source with this name or uid "
-                                         "(data sources: %s)" % (key, names)))
+                                        "(data sources: %s)" % (key, names)))
                 result['datasources'].append(dict(uid=None, name=key, type=None, status='MISSING', message='not found'))
             elif ds not in chosen:
                 chosen.append(ds)
@@ -255,7 +255,7 @@ def check(api, p):
                 # installed is told apart by its settings (404).
                 state = 'MISSING_PLUGIN'
                 problems.append(problem('missing_plugin', ds.get('name'), "%s: its plugin '%s' is not installed in Grafana "
-                                         "(health check: HTTP 500 plugin.unavailable; GET /api/plugins/%s/settings: 404): "
+                                        "(health check: HTTP 500 plugin.unavailable; GET /api/plugins/%s/settings: 404): "
                                          "install it (grafana_plugins) or remove the data source"
                                          % (_describe(ds), ds.get('type'), ds.get('type'))))
             elif code in UNSUPPORTED_STATUSES and doc.get('status') not in ('ERROR',):
@@ -268,7 +268,7 @@ def check(api, p):
             else:
                 state = 'ERROR'
                 problems.append(problem('unhealthy_datasource', ds.get('name'), '%s: health check failed (HTTP %s, status %s): %s'
-                                         % (_describe(ds), code, doc.get('status') or 'unknown', message or 'no message')))
+                                        % (_describe(ds), code, doc.get('status') or 'unknown', message or 'no message')))
             result['datasources'].append(dict(uid=ds.get('uid'), name=ds.get('name'), type=ds.get('type'), status=state,
                                               message=message))
 
@@ -278,7 +278,7 @@ def check(api, p):
             hit = hits.get(uid)
             if hit is None:
                 problems.append(problem('missing_dashboard', uid, "dashboard uid %s: not in Grafana (or not visible to these "
-                                         "credentials)" % uid))
+                                        "credentials)" % uid))
                 result['dashboards'].append(dict(uid=uid, present=False, title=None, folder_uid=None))
             else:
                 result['dashboards'].append(dict(uid=uid, present=True, title=hit.get('title'),

@@ -100,7 +100,7 @@ def test_jaeger_not_scraped(run):
     outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM, instance='mon-2', fail_on_problems=False), [both])
     assert outcome == 'exit' and result['ok'] is False
     assert fakes.messages(result) == ['Prometheus has no otelcol_receiver_accepted_spans_total of job jaeger instance mon-2 '
-                                  '(is Jaeger scraped?)']
+                                      '(is Jaeger scraped?)']
 
 
 def test_query_api_answering_an_error(run):
