@@ -256,8 +256,8 @@ def check(api, p):
                 state = 'MISSING_PLUGIN'
                 problems.append(problem('missing_plugin', ds.get('name'), "%s: its plugin '%s' is not installed in Grafana "
                                         "(health check: HTTP 500 plugin.unavailable; GET /api/plugins/%s/settings: 404): "
-                                         "install it (grafana_plugins) or remove the data source"
-                                         % (_describe(ds), ds.get('type'), ds.get('type'))))
+                                        "install it (grafana_plugins) or remove the data source"
+                                        % (_describe(ds), ds.get('type'), ds.get('type'))))
             elif code in UNSUPPORTED_STATUSES and doc.get('status') not in ('ERROR',):
                 state = 'UNSUPPORTED'
                 text = '%s: Grafana has no health check for it (HTTP %s: %s)' % (_describe(ds), code, message or 'no message')
