@@ -4,7 +4,7 @@
 """Client for the Grafana HTTP API, shared by grafana_dashboard and grafana_check.
 
 It is the shared HTTP client of :mod:`http_api` (``ansible.module_utils.urls`` only) with the
-Grafana conventions: basic authentication or a service account token (``token``), the
+Grafana conventions: basic authentication or a service account token (``bearer_token``), the
 ``X-Grafana-Org-Id`` header, ``{"message": ..., "status": ...}`` error documents, and the
 endpoints of the documented HTTP API (https://grafana.com/docs/grafana/latest/developers/http_api/):
 dashboards by uid, folders by uid (never numeric ids), search with paging, dashboard versions,
@@ -16,7 +16,6 @@ from __future__ import annotations
 from ansible_collections.ilp.observability.plugins.module_utils.http_api import (
     HTTPAPIClient,
     HTTPAPIError,
-    connection_argument_spec,
 )
 
 HTTP_AGENT = 'ilp.observability-grafana-api'
@@ -28,30 +27,8 @@ MAX_PAGES = 1000
 UIDS_PER_SEARCH = 100
 
 
-def grafana_argument_spec():
-    """Return a fresh copy of the connection options shared by every Grafana module."""
-    spec = connection_argument_spec(token_option='token')
-    spec['url']['aliases'] = ['grafana_url']
-    spec['org_id'] = dict(type='int')
-    return spec
-
-
-GRAFANA_MUTUALLY_EXCLUSIVE = [('token', 'url_username'), ('token', 'url_password')]
-GRAFANA_REQUIRED_TOGETHER = [('url_username', 'url_password')]
-
-
-def grafana_module_kwargs(argument_spec=None, mutually_exclusive=None, required_one_of=None):
-    """AnsibleModule keyword arguments: the shared options plus ``argument_spec`` of the module."""
-    spec = grafana_argument_spec()
-    spec.update(argument_spec or {})
-    kwargs = dict(
-        argument_spec=spec,
-        mutually_exclusive=list(GRAFANA_MUTUALLY_EXCLUSIVE) + list(mutually_exclusive or []),
-        required_together=list(GRAFANA_REQUIRED_TOGETHER),
-    )
-    if required_one_of:
-        kwargs['required_one_of'] = list(required_one_of)
-    return kwargs
+# The options of the Grafana modules besides the shared ones (doc fragment ``grafana_api``).
+GRAFANA_OPTIONS = dict(org_id=dict(type='int'))
 
 
 class GrafanaAPIError(HTTPAPIError):
@@ -77,7 +54,6 @@ class GrafanaAPI(HTTPAPIClient):
     PRODUCT = 'Grafana'
     HTTP_AGENT = HTTP_AGENT
     EXAMPLE_URL = 'http://127.0.0.1:3000'
-    TOKEN_OPTION = 'token'
     error_class = GrafanaAPIError
 
     def _headers(self, has_body=False):
@@ -96,7 +72,7 @@ class GrafanaAPI(HTTPAPIClient):
 
     def status_hint(self, method, status, doc):
         if status == 401:
-            return (' (authentication required or rejected: check url_username/url_password or token;'
+            return (' (authentication required or rejected: check url_username/url_password or bearer_token;'
                     ' a service account token is sent as "Authorization: Bearer <token>")')
         if status == 403:
             if method == 'GET':

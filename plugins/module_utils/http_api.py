@@ -1,13 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: ilp.observability contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Small JSON-over-HTTP client shared by the modules that talk to Prometheus and Grafana.
+"""Small JSON-over-HTTP client shared by every module of the collection, and what its modules share.
 
 Only ``ansible.module_utils.urls`` is used for HTTP, so the modules run wherever Ansible runs.
 Every error is raised as :class:`HTTPAPIError` (or the subclass of the product) with a message
 that names the method, the URL (without credentials), the HTTP status and a short body snippet,
 and never contains the password or the bearer token. The client counts the requests it sends,
 so that modules can report how many HTTP calls a run took.
+
+It also holds what the modules share around the client: their options and AnsibleModule keyword
+arguments (:func:`module_kwargs`, documented by the ``http_api`` doc fragment), and the run of a
+check module (:func:`run_check`): ``ok``, ``problems`` and ``http_calls`` in every result, and
+one way of waiting (``wait_timeout``, ``wait_interval``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import http.client
 import json
 import socket
 import ssl
+import time
 import urllib.error
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -79,12 +85,9 @@ def open_url(url, method='GET', context=None, **kwargs):
     return Request().open(method, url, context=context, **kwargs)
 
 
-def connection_argument_spec(token_option='bearer_token', token_aliases=None):
-    """The connection options every HTTP API module shares, as a fresh dict."""
-    token = dict(type='str', no_log=True)
-    if token_aliases:
-        token['aliases'] = list(token_aliases)
-    spec = dict(
+def connection_argument_spec():
+    """The connection options every HTTP API module shares (doc fragment ``http_api``), as a fresh dict."""
+    return dict(
         url=dict(type='str', required=True),
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
@@ -92,12 +95,110 @@ def connection_argument_spec(token_option='bearer_token', token_aliases=None):
         client_key=dict(type='path'),
         url_username=dict(type='str', aliases=['username']),
         url_password=dict(type='str', no_log=True, aliases=['password']),
+        bearer_token=dict(type='str', no_log=True, aliases=['token']),
         force_basic_auth=dict(type='bool', default=True),
         request_timeout=dict(type='float', default=10.0),
         use_proxy=dict(type='bool', default=True),
     )
-    spec[token_option] = token
-    return spec
+
+
+def check_argument_spec():
+    """The options every check module shares (doc fragment ``http_api.check``), as a fresh dict."""
+    return dict(
+        wait_timeout=dict(type='int', default=0),
+        wait_interval=dict(type='float', default=5.0),
+        fail_on_problems=dict(type='bool', default=True),
+    )
+
+
+def module_kwargs(argument_spec=None, check=False, mutually_exclusive=None, required_together=None, required_one_of=None):
+    """AnsibleModule keyword arguments of an HTTP API module.
+
+    The shared connection options (:func:`connection_argument_spec`), with ``check`` those of a
+    check module (:func:`check_argument_spec`), then the module's own ``argument_spec``; the
+    token excludes basic authentication, whose user and password go together.
+    """
+    spec = connection_argument_spec()
+    if check:
+        spec.update(check_argument_spec())
+    spec.update(argument_spec or {})
+    kwargs = dict(
+        argument_spec=spec,
+        mutually_exclusive=[('bearer_token', 'url_username'), ('bearer_token', 'url_password')] + list(mutually_exclusive or []),
+        required_together=[('url_username', 'url_password')] + list(required_together or []),
+        supports_check_mode=True,
+    )
+    if required_one_of:
+        kwargs['required_one_of'] = list(required_one_of)
+    return kwargs
+
+
+def problem(kind, subject, message, **extra):
+    """One problem of a check module: what kind, about what, and a sentence naming both."""
+    return dict(extra, kind=kind, subject=subject, message=message)
+
+
+def run_check(module, check, clients):
+    """Run ``check()`` until it finds no problem or ``wait_timeout`` passes, then end the module.
+
+    ``check()`` returns ``(problems, result, warnings, summary)``: the problems found (see
+    :func:`problem`), the module's own result keys, warnings to show, and the message of a run
+    without problems. It is asked again every ``wait_interval`` seconds while it finds problems
+    or its requests fail in a way that may go away (connection refused, timeouts, HTTP 5xx);
+    other request errors (authentication, 4xx) end the module at once. The result always holds
+    ``ok``, ``problems`` and ``http_calls`` (every request of ``clients``, all attempts), plus
+    ``elapsed`` (seconds spent). With problems left the module fails naming each of them, or,
+    with ``fail_on_problems=false``, warns and returns them; a request that still fails fails
+    the module, with the error as a problem of kind ``request_failed``.
+    """
+    p = module.params
+    wait_timeout, wait_interval = p['wait_timeout'], p['wait_interval']
+    if wait_timeout < 0:
+        module.fail_json(msg='wait_timeout must be 0 or more, got %s' % wait_timeout, ok=False, problems=[], http_calls=0)
+    if wait_interval <= 0:
+        module.fail_json(msg='wait_interval must be more than 0, got %s' % wait_interval, ok=False, problems=[], http_calls=0)
+
+    def calls():
+        return sum(client.calls for client in clients if client is not None)
+
+    start = time.monotonic()
+    deadline = start + wait_timeout
+    while True:
+        try:
+            problems, result, warnings, summary = check()
+            error = None
+        except HTTPAPIError as exc:
+            error = exc
+        now = time.monotonic()
+        if error is None and (not problems or now >= deadline):
+            break
+        if error is not None and (not error.retryable or now >= deadline):
+            waited = ' (gave up after wait_timeout=%ss)' % wait_timeout if error.retryable and wait_timeout else ''
+            failed = dict(changed=False, ok=False, http_calls=calls(), elapsed=round(now - start, 3),
+                          problems=[problem('request_failed', error.url, error.msg)])
+            failed.update(error.to_result())
+            module.fail_json(msg=error.msg + waited, **failed)
+        time.sleep(min(wait_interval, deadline - now))
+
+    for warning in dict.fromkeys(warnings):
+        module.warn(warning)
+    result = dict(result, changed=False, ok=not problems, problems=problems, http_calls=calls(), elapsed=round(now - start, 3))
+    if not problems:
+        module.exit_json(msg=summary, **result)
+    waited = ' (after waiting %ss)' % wait_timeout if wait_timeout else ''
+    msg = '%s%s: %s' % (summary, waited, '; '.join(item['message'] for item in problems))
+    if p['fail_on_problems']:
+        module.fail_json(msg=msg, **result)
+    module.warn(msg)
+    module.exit_json(msg=msg, **result)
+
+
+def fail_on_request_error(module, exc, **result):
+    """Fail with a request error raised before any check ran (its message names no secret)."""
+    result.update(changed=False, ok=False, problems=[problem('request_failed', exc.url, exc.msg)])
+    result.setdefault('http_calls', 0)
+    result.update(exc.to_result())
+    module.fail_json(msg=exc.msg, **result)
 
 
 class HTTPAPIClient(object):

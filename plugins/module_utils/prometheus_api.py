@@ -19,32 +19,10 @@ from ansible_collections.ilp.observability.plugins.module_utils.http_api import 
     HTTPAPIClient,
     HTTPAPIError,
     body_snippet,
-    connection_argument_spec,
     strip_userinfo,
 )
 
 HTTP_AGENT = 'ilp.observability-prometheus-api'
-
-
-def prometheus_argument_spec():
-    """Return a fresh copy of the connection options shared by every Prometheus module."""
-    return connection_argument_spec(token_option='bearer_token')
-
-
-# Keyword arguments for AnsibleModule() that go with prometheus_argument_spec().
-PROMETHEUS_MUTUALLY_EXCLUSIVE = [('bearer_token', 'url_username'), ('bearer_token', 'url_password')]
-PROMETHEUS_REQUIRED_TOGETHER = [('url_username', 'url_password')]
-
-
-def prometheus_module_kwargs(argument_spec=None):
-    """AnsibleModule keyword arguments: the shared options plus ``argument_spec`` of the module."""
-    spec = prometheus_argument_spec()
-    spec.update(argument_spec or {})
-    return dict(
-        argument_spec=spec,
-        mutually_exclusive=list(PROMETHEUS_MUTUALLY_EXCLUSIVE),
-        required_together=list(PROMETHEUS_REQUIRED_TOGETHER),
-    )
 
 
 class PrometheusAPIError(HTTPAPIError):
@@ -57,7 +35,6 @@ class PrometheusAPI(HTTPAPIClient):
     PRODUCT = 'Prometheus'
     HTTP_AGENT = HTTP_AGENT
     EXAMPLE_URL = 'http://127.0.0.1:9090'
-    TOKEN_OPTION = 'bearer_token'
     error_class = PrometheusAPIError
 
     def __init__(self, params):

@@ -6,8 +6,8 @@
 Clients of the shared HTTP client (:mod:`http_api`, ``ansible.module_utils.urls`` only) for
 Alertmanager, Jaeger's query API and the log stores, the options of a second connection to
 Prometheus (``prometheus_url``, ``prometheus_username``, ...) for the checks that read a metric
-through PromQL, and small helpers: plain-text and JSON-lines answers, instant queries, the
-module's ending (fail with every problem named, or return them).
+through PromQL, and small helpers: plain-text and JSON-lines answers, instant queries. The
+run of a check (its waiting and its result) is :func:`http_api.run_check`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.ilp.observability.plugins.module_utils.http_api import (
     HTTPAPIClient,
     HTTPAPIError,
-    connection_argument_spec,
 )
 from ansible_collections.ilp.observability.plugins.module_utils.prometheus_api import (
     PrometheusAPI,
@@ -68,31 +67,22 @@ class LokiAPI(HTTPAPIClient):
     error_class = StackCheckError
 
 
-def check_argument_spec(extra=None, prometheus=False):
-    """The shared connection options, the Prometheus ones when asked, and ``extra``."""
-    spec = connection_argument_spec(token_option='bearer_token')
-    if prometheus:
-        spec.update(
-            prometheus_url=dict(type='str'),
-            prometheus_username=dict(type='str'),
-            prometheus_password=dict(type='str', no_log=True),
-            prometheus_bearer_token=dict(type='str', no_log=True),
-            prometheus_validate_certs=dict(type='bool'),
-            prometheus_ca_path=dict(type='path'),
-        )
-    spec.update(extra or {})
-    return spec
+# The optional Prometheus connection (doc fragment ``http_api.prometheus``).
+PROMETHEUS_ARGUMENT_SPEC = dict(
+    prometheus_url=dict(type='str'),
+    prometheus_username=dict(type='str'),
+    prometheus_password=dict(type='str', no_log=True),
+    prometheus_bearer_token=dict(type='str', no_log=True),
+    prometheus_validate_certs=dict(type='bool'),
+    prometheus_ca_path=dict(type='path'),
+)
 
 
-def check_module_kwargs(extra=None, prometheus=False):
-    """AnsibleModule keyword arguments of a stack check."""
-    together = [('url_username', 'url_password')]
-    exclusive = [('bearer_token', 'url_username'), ('bearer_token', 'url_password')]
-    if prometheus:
-        together.append(('prometheus_username', 'prometheus_password'))
-        exclusive += [('prometheus_bearer_token', 'prometheus_username'), ('prometheus_bearer_token', 'prometheus_password')]
-    return dict(argument_spec=check_argument_spec(extra, prometheus), required_together=together,
-                mutually_exclusive=exclusive, supports_check_mode=True)
+# module_kwargs() arguments that go with it: one way of authenticating to Prometheus.
+PROMETHEUS_CONSTRAINTS = dict(
+    required_together=[('prometheus_username', 'prometheus_password')],
+    mutually_exclusive=[('prometheus_bearer_token', 'prometheus_username'), ('prometheus_bearer_token', 'prometheus_password')],
+)
 
 
 def prometheus_client(params):
@@ -155,22 +145,3 @@ def metric_value(text, name, labels=None):
         except ValueError:
             continue
     return None
-
-
-def finish(module, problems, fail_on_problems, summary, **result):
-    """End the module: fail naming every problem (or warn, when ``fail_on_problems`` is false)."""
-    result.update(changed=False, problems=problems, ok=not problems)
-    if not problems:
-        module.exit_json(msg=summary, **result)
-    msg = '%s: %s' % (summary, '; '.join(problems))
-    if fail_on_problems:
-        module.fail_json(msg=msg, **result)
-    module.warn(msg)
-    module.exit_json(msg=msg, **result)
-
-
-def api_failure(module, exc, **result):
-    """Fail with a request error (its message names method, URL and answer, no secret)."""
-    result.setdefault('changed', False)
-    result.setdefault('ok', False)
-    module.fail_json(msg=exc.msg, **dict(exc.to_result(), **result))

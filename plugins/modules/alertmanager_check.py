@@ -43,9 +43,10 @@ options:
     type: str
     default: 15m
 extends_documentation_fragment:
-  - ilp.observability.stack_checks
-  - ilp.observability.stack_checks.prometheus
-  - ilp.observability.stack_checks.read_only_attributes
+  - ilp.observability.http_api
+  - ilp.observability.http_api.check
+  - ilp.observability.http_api.prometheus
+  - ilp.observability.http_api.read_only_attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 seealso:
@@ -68,6 +69,12 @@ EXAMPLES = r"""
     url: http://127.0.0.1:9093
     fail_on_problems: false
   register: alertmanager_state
+
+- name: Wait up to a minute for a restarted cluster to settle
+  ilp.observability.alertmanager_check:
+    url: http://127.0.0.1:9093
+    expected_peers: 3
+    wait_timeout: 60
 """
 
 RETURN = r"""
@@ -76,11 +83,27 @@ ok:
   returned: always
   type: bool
 problems:
-  description: One sentence per problem found.
+  description: Every problem found by the last attempt; empty when the check passed.
   returned: always
   type: list
-  elements: str
-  sample: ["cluster has 1 of 2 expected peers (status settling)"]
+  elements: dict
+  contains:
+    kind:
+      description:
+        - C(config_not_loaded) Alertmanager answers without a configuration;
+          C(config_reload_failed) its last configuration reload failed;
+          C(cluster_incomplete) the gossip cluster has another number of peers than O(expected_peers),
+          is disabled or is not ready;
+          C(notifications_failed) an integration failed to deliver within O(notifications_window);
+          C(request_failed) a request failed (the module then fails).
+      type: str
+    subject:
+      description: What the problem is about (the URL, the cluster's name, C(<instance>/<integration>)).
+      type: str
+    message:
+      description: One sentence naming the problem.
+      type: str
+  sample: [{"kind": "cluster_incomplete", "subject": "cluster", "message": "cluster has 1 of 2 expected peers (status settling): mon-1"}]
 version:
   description: Alertmanager's version.
   returned: when the status could be read
@@ -129,20 +152,29 @@ notifications_failed:
       type: float
   sample: [{"instance": "mon-1", "integration": "webhook", "failed": 3.0}]
 http_calls:
-  description: HTTP requests sent, to Alertmanager and Prometheus.
+  description: HTTP requests sent, to Alertmanager and Prometheus, over every attempt.
   returned: always
   type: int
+elapsed:
+  description: Seconds spent, waiting included.
+  returned: always
+  type: float
 """
 
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ilp.observability.plugins.module_utils.http_api import HTTPAPIError
+from ansible_collections.ilp.observability.plugins.module_utils.http_api import (
+    HTTPAPIError,
+    fail_on_request_error,
+    module_kwargs,
+    problem,
+    run_check,
+)
 from ansible_collections.ilp.observability.plugins.module_utils.stack_checks import (
+    PROMETHEUS_ARGUMENT_SPEC,
+    PROMETHEUS_CONSTRAINTS,
     AlertmanagerAPI,
-    api_failure,
-    check_module_kwargs,
-    finish,
     get_text,
     instant_query,
     metric_value,
@@ -158,17 +190,17 @@ def cluster_problems(cluster, expected):
         return []
     status = cluster.get('status') or 'unknown'
     peers = cluster.get('peers') or []
+    subject = cluster.get('name') or 'cluster'
     if expected <= 1 and status == 'disabled':
         return []
     if status == 'disabled':
-        return ['clustering is disabled, but %d peers are expected' % expected]
-    problems = []
+        return [problem('cluster_incomplete', subject, 'clustering is disabled, but %d peers are expected' % expected)]
     if len(peers) != expected:
-        problems.append('cluster has %d of %d expected peers (status %s): %s'
-                        % (len(peers), expected, status, ', '.join(sorted(p.get('name', '?') for p in peers)) or 'none'))
-    elif status != 'ready':
-        problems.append('cluster status is %s, not ready' % status)
-    return problems
+        return [problem('cluster_incomplete', subject, 'cluster has %d of %d expected peers (status %s): %s'
+                        % (len(peers), expected, status, ', '.join(sorted(p.get('name', '?') for p in peers)) or 'none'))]
+    if status != 'ready':
+        return [problem('cluster_incomplete', subject, 'cluster status is %s, not ready' % status)]
+    return []
 
 
 def notifications_query(job, instance, window):
@@ -179,60 +211,31 @@ def notifications_query(job, instance, window):
             % (selector, window))
 
 
-def main():
-    module = AnsibleModule(**check_module_kwargs(dict(
-        expected_peers=dict(type='int'),
-        alertmanager_job=dict(type='str', default='alertmanager'),
-        instance=dict(type='str'),
-        notifications_window=dict(type='str', default='15m'),
-        fail_on_problems=dict(type='bool', default=True),
-    ), prometheus=True))
+def check(module, api, prometheus):
+    """One look at Alertmanager (and Prometheus): ``(problems, result, warnings, summary)``."""
     p = module.params
-    if p['expected_peers'] is not None and p['expected_peers'] < 1:
-        module.fail_json(msg='expected_peers must be 1 or more, got %s' % p['expected_peers'])
-    if not DURATION_RE.match(p['notifications_window']):
-        module.fail_json(msg='notifications_window must be a Prometheus duration such as 15m, got %r' % p['notifications_window'])
-
-    clients = []
-    api = prometheus = None
-    try:
-        api = AlertmanagerAPI(p)
-        clients.append(api)
-        prometheus = prometheus_client(p)
-        if prometheus is not None:
-            clients.append(prometheus)
-    except HTTPAPIError as exc:
-        api_failure(module, exc, http_calls=0)
-
-    def calls():
-        return sum(c.calls for c in clients)
-
-    problems = []
-    result = {}
-    status = None
-    try:
-        status = api.get_json('/api/v2/status')
-    except HTTPAPIError as exc:
-        api_failure(module, exc, http_calls=calls())
+    problems, warnings, result = [], [], {}
+    status = api.get_json('/api/v2/status')
     if not isinstance(status, dict):
-        module.fail_json(msg='GET %s/api/v2/status did not answer an Alertmanager status: %r' % (api.base_url, status),
-                         ok=False, http_calls=calls())
+        raise api.error_class('GET %s/api/v2/status did not answer an Alertmanager status: %r' % (api.base_url, status),
+                              url=api.base_url + '/api/v2/status')
     config = (status.get('config') or {}).get('original') or ''
     result['config_loaded'] = bool(config.strip())
     if not result['config_loaded']:
-        problems.append('no configuration loaded')
+        problems.append(problem('config_not_loaded', api.base_url, 'no configuration loaded'))
     result['version'] = (status.get('versionInfo') or {}).get('version', '')
 
     try:
         metrics = get_text(api, '/metrics')
         reload_ok = metric_value(metrics, 'alertmanager_config_last_reload_successful')
     except HTTPAPIError as exc:
-        module.warn('Alertmanager metrics not readable, reload state unknown: %s' % exc.msg)
+        warnings.append('Alertmanager metrics not readable, reload state unknown: %s' % exc.msg)
         reload_ok = None
     result['config_reload_successful'] = None if reload_ok is None else reload_ok == 1
     if reload_ok is not None and reload_ok != 1:
-        problems.append('the last configuration reload failed (alertmanager_config_last_reload_successful 0): '
-                        'Alertmanager runs the previous configuration')
+        problems.append(problem('config_reload_failed', api.base_url,
+                                'the last configuration reload failed (alertmanager_config_last_reload_successful 0): '
+                                'Alertmanager runs the previous configuration'))
 
     cluster = status.get('cluster') or {}
     result['cluster'] = dict(status=cluster.get('status') or 'unknown', name=cluster.get('name') or '',
@@ -241,27 +244,47 @@ def main():
     problems.extend(cluster_problems(cluster, p['expected_peers']))
 
     if prometheus is not None:
-        samples = []
-        try:
-            samples = instant_query(prometheus, notifications_query(p['alertmanager_job'], p['instance'], p['notifications_window']))
-        except HTTPAPIError as exc:
-            api_failure(module, exc, http_calls=calls(), **result)
+        prometheus.warnings = []
+        samples = instant_query(prometheus, notifications_query(p['alertmanager_job'], p['instance'], p['notifications_window']))
         failed = sorted((dict(instance=labels.get('instance', ''), integration=labels.get('integration', ''), failed=value)
                          for labels, value in samples), key=lambda item: (item['instance'], item['integration']))
         result['notifications_failed'] = failed
         for item in failed:
-            problems.append('integration %s of %s failed %g notification(s) in the last %s'
-                            % (item['integration'] or '?', item['instance'] or 'Alertmanager', item['failed'],
-                               p['notifications_window']))
-        for warning in dict.fromkeys(prometheus.warnings):
-            module.warn(warning)
+            problems.append(problem('notifications_failed', '%s/%s' % (item['instance'], item['integration']),
+                                    'integration %s of %s failed %g notification(s) in the last %s'
+                                    % (item['integration'] or '?', item['instance'] or 'Alertmanager', item['failed'],
+                                       p['notifications_window'])))
+        warnings.extend(prometheus.warnings)
 
     summary = 'Alertmanager %s' % api.base_url
     if not problems:
         summary += ': configuration loaded, cluster %s with %d peer(s)%s' % (
             result['cluster']['status'], len(result['cluster']['peers']),
             ', no failed notification in %s' % p['notifications_window'] if prometheus is not None else '')
-    finish(module, problems, p['fail_on_problems'], summary, http_calls=calls(), **result)
+    return problems, result, warnings, summary
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(dict(
+        PROMETHEUS_ARGUMENT_SPEC,
+        expected_peers=dict(type='int'),
+        alertmanager_job=dict(type='str', default='alertmanager'),
+        instance=dict(type='str'),
+        notifications_window=dict(type='str', default='15m'),
+    ), check=True, **PROMETHEUS_CONSTRAINTS))
+    p = module.params
+    if p['expected_peers'] is not None and p['expected_peers'] < 1:
+        module.fail_json(msg='expected_peers must be 1 or more, got %s' % p['expected_peers'])
+    if not DURATION_RE.match(p['notifications_window']):
+        module.fail_json(msg='notifications_window must be a Prometheus duration such as 15m, got %r' % p['notifications_window'])
+
+    api = prometheus = None
+    try:
+        api = AlertmanagerAPI(p)
+        prometheus = prometheus_client(p)
+    except HTTPAPIError as exc:
+        fail_on_request_error(module, exc)
+    run_check(module, lambda: check(module, api, prometheus), [api, prometheus])
 
 
 if __name__ == '__main__':

@@ -15,7 +15,7 @@ description:
     of the UI), and look up the expected dashboards by uid (C(GET /api/search), one request per
     100 uids).
   - Every problem found is returned in RV(problems) and the module fails with a message naming
-    each of them.
+    each of them (unless O(fail_on_problems=false)).
   - Read-only; the module never changes anything.
 author:
   - ilp.observability maintainers (!UNKNOWN)
@@ -52,18 +52,11 @@ options:
     type: list
     elements: str
     default: []
-  wait_timeout:
-    description:
-      - Seconds to keep checking, once a second, until there is no problem left, for example
-        right after Grafana started.
-      - Connection failures and HTTP 5xx answers are retried too; authentication and other
-        client errors fail at once.
-      - With the default V(0) Grafana is checked once.
-    type: int
-    default: 0
 extends_documentation_fragment:
+  - ilp.observability.http_api
   - ilp.observability.grafana_api
-  - ilp.observability.grafana_api.read_only_attributes
+  - ilp.observability.http_api.check
+  - ilp.observability.http_api.read_only_attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 notes:
@@ -85,7 +78,7 @@ EXAMPLES = r"""
 - name: Check Grafana, its data sources and the ILP dashboards
   ilp.observability.grafana_check:
     url: http://127.0.0.1:3000
-    token: "{{ vault_grafana_token }}"
+    bearer_token: "{{ vault_grafana_token }}"
     expected_datasources: [Prometheus, Loki]
     expected_dashboards: [ilp-connectors, ilp-overview]
     wait_timeout: 60
@@ -112,7 +105,7 @@ health:
   sample: {database: ok, version: 12.3.1, commit: 0123abcd}
 datasources:
   description: The data sources checked, and those expected but missing.
-  returned: always
+  returned: when Grafana answered
   type: list
   elements: dict
   contains:
@@ -139,7 +132,7 @@ datasources:
       sample: Successfully queried the Prometheus API.
 dashboards:
   description: The expected dashboards.
-  returned: always
+  returned: when Grafana answered
   type: list
   elements: dict
   contains:
@@ -159,8 +152,12 @@ dashboards:
       description: Uid of its folder, empty for the root folder.
       type: str
       sample: ilp-connectors-4f1c2a9b
+ok:
+  description: Whether no problem was found.
+  returned: always
+  type: bool
 problems:
-  description: Every problem found in the last check; empty when the check passed.
+  description: Every problem found by the last attempt; empty when the check passed.
   returned: always
   type: list
   elements: dict
@@ -172,10 +169,11 @@ problems:
           C(unhealthy_datasource) a data source health check failed;
           C(unsupported_health) a data source has no health check and O(allow_unsupported=false);
           C(missing_plugin) the plugin of a data source is not installed in Grafana;
-          C(missing_dashboard) an expected dashboard does not exist.
+          C(missing_dashboard) an expected dashboard does not exist;
+          C(request_failed) a request failed (the module then fails).
       type: str
       sample: unhealthy_datasource
-    name:
+    subject:
       description: Name or uid of what is concerned.
       type: str
       sample: Loki
@@ -184,22 +182,29 @@ problems:
       type: str
       sample: "data source 'Loki' (uid loki, type loki): health check failed: Unable to connect with Loki."
 http_calls:
-  description: Number of HTTP requests sent to Grafana in the last check.
+  description: Number of HTTP requests sent to Grafana, over every attempt.
   returned: always
   type: int
   sample: 5
+elapsed:
+  description: Seconds spent, waiting included.
+  returned: always
+  type: float
 """
-
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ilp.observability.plugins.module_utils.grafana_api import (
+    GRAFANA_OPTIONS,
     GrafanaAPI,
     GrafanaAPIError,
-    grafana_module_kwargs,
+)
+from ansible_collections.ilp.observability.plugins.module_utils.http_api import (
+    fail_on_request_error,
+    module_kwargs,
+    problem,
+    run_check,
 )
 
-POLL_SECONDS = 1.0
 UNSUPPORTED_STATUSES = (404, 500, 501)
 # Grafana's answer when a data source's plugin is not there (or has no backend): 500
 # {"messageId": "plugin.unavailable", "message": "Plugin unavailable"} (grafana/grafana
@@ -207,16 +212,12 @@ UNSUPPORTED_STATUSES = (404, 500, 501)
 PLUGIN_UNAVAILABLE = 'plugin.unavailable'
 
 
-def _problem(kind, name, message):
-    return dict(kind=kind, name=name, message=message)
-
-
 def _describe(ds):
     return "data source '%s' (uid %s, type %s)" % (ds.get('name'), ds.get('uid'), ds.get('type'))
 
 
 def check(api, p):
-    """One check; returns (result, problems, warnings)."""
+    """One look at Grafana: ``(problems, result, warnings, summary)``."""
     problems, warnings = [], []
     result = dict(health={}, datasources=[], dashboards=[])
 
@@ -224,8 +225,8 @@ def check(api, p):
     result['health'] = health if isinstance(health, dict) else {}
     database = result['health'].get('database')
     if status != 200 or database != 'ok':
-        problems.append(_problem('grafana_unhealthy', 'grafana', 'Grafana health check failed: HTTP %s, database %s'
-                                 % (status, database or 'unknown')))
+        problems.append(problem('grafana_unhealthy', 'grafana', 'Grafana health check failed: HTTP %s, database %s'
+                                % (status, database or 'unknown')))
 
     expected = list(p['expected_datasources'])
     if expected or p['check_all_datasources']:
@@ -239,8 +240,8 @@ def check(api, p):
             ds = by_key.get(key)
             if ds is None:
                 names = ', '.join(sorted(str(d.get('name')) for d in datasources)) or 'none'
-                problems.append(_problem('missing_datasource', key, "data source '%s': no data source with this name or uid "
-                                         "(data sources: %s)" % (key, names)))
+                problems.append(problem('missing_datasource', key, "data source '%s': no data source with this name or uid "
+                                        "(data sources: %s)" % (key, names)))
                 result['datasources'].append(dict(uid=None, name=key, type=None, status='MISSING', message='not found'))
             elif ds not in chosen:
                 chosen.append(ds)
@@ -253,21 +254,21 @@ def check(api, p):
                 # A frontend-only plugin (Alertmanager) answers the same 500; a plugin that is not
                 # installed is told apart by its settings (404).
                 state = 'MISSING_PLUGIN'
-                problems.append(_problem('missing_plugin', ds.get('name'), "%s: its plugin '%s' is not installed in Grafana "
-                                         "(health check: HTTP 500 plugin.unavailable; GET /api/plugins/%s/settings: 404): "
-                                         "install it (grafana_plugins) or remove the data source"
-                                         % (_describe(ds), ds.get('type'), ds.get('type'))))
+                problems.append(problem('missing_plugin', ds.get('name'), "%s: its plugin '%s' is not installed in Grafana "
+                                        "(health check: HTTP 500 plugin.unavailable; GET /api/plugins/%s/settings: 404): "
+                                        "install it (grafana_plugins) or remove the data source"
+                                        % (_describe(ds), ds.get('type'), ds.get('type'))))
             elif code in UNSUPPORTED_STATUSES and doc.get('status') not in ('ERROR',):
                 state = 'UNSUPPORTED'
                 text = '%s: Grafana has no health check for it (HTTP %s: %s)' % (_describe(ds), code, message or 'no message')
                 if p['allow_unsupported']:
                     warnings.append(text)
                 else:
-                    problems.append(_problem('unsupported_health', ds.get('name'), text))
+                    problems.append(problem('unsupported_health', ds.get('name'), text))
             else:
                 state = 'ERROR'
-                problems.append(_problem('unhealthy_datasource', ds.get('name'), '%s: health check failed (HTTP %s, status %s): %s'
-                                         % (_describe(ds), code, doc.get('status') or 'unknown', message or 'no message')))
+                problems.append(problem('unhealthy_datasource', ds.get('name'), '%s: health check failed (HTTP %s, status %s): %s'
+                                        % (_describe(ds), code, doc.get('status') or 'unknown', message or 'no message')))
             result['datasources'].append(dict(uid=ds.get('uid'), name=ds.get('name'), type=ds.get('type'), status=state,
                                               message=message))
 
@@ -276,67 +277,33 @@ def check(api, p):
         for uid in p['expected_dashboards']:
             hit = hits.get(uid)
             if hit is None:
-                problems.append(_problem('missing_dashboard', uid, "dashboard uid %s: not in Grafana (or not visible to these "
-                                         "credentials)" % uid))
+                problems.append(problem('missing_dashboard', uid, "dashboard uid %s: not in Grafana (or not visible to these "
+                                        "credentials)" % uid))
                 result['dashboards'].append(dict(uid=uid, present=False, title=None, folder_uid=None))
             else:
                 result['dashboards'].append(dict(uid=uid, present=True, title=hit.get('title'),
                                                  folder_uid=hit.get('folderUid') or ''))
-    return result, problems, warnings
+    if problems:
+        summary = 'Grafana check failed with %d problem(s)' % len(problems)
+    else:
+        summary = 'Grafana %s is healthy: %d data source(s) checked, %d expected dashboard(s) present' % (
+            result['health'].get('version', ''), len(result['datasources']), len(result['dashboards']))
+    return problems, result, warnings, summary
 
 
 def main():
-    module = AnsibleModule(
-        supports_check_mode=True,
-        **grafana_module_kwargs(dict(
-            expected_datasources=dict(type='list', elements='str', default=[]),
-            check_all_datasources=dict(type='bool', default=True),
-            allow_unsupported=dict(type='bool', default=True),
-            expected_dashboards=dict(type='list', elements='str', default=[]),
-            wait_timeout=dict(type='int', default=0),
-        ))
-    )
-    p = module.params
-    if p['wait_timeout'] < 0:
-        module.fail_json(msg='wait_timeout must be 0 or more, got %s' % p['wait_timeout'])
-
-    def failure(exc, calls, suffix=''):
-        result = dict(changed=False, problems=[], datasources=[], dashboards=[], http_calls=calls)
-        result.update(exc.to_result())
-        module.fail_json(msg=exc.msg + suffix, **result)
-
+    module = AnsibleModule(**module_kwargs(dict(
+        GRAFANA_OPTIONS,
+        expected_datasources=dict(type='list', elements='str', default=[]),
+        check_all_datasources=dict(type='bool', default=True),
+        allow_unsupported=dict(type='bool', default=True),
+        expected_dashboards=dict(type='list', elements='str', default=[]),
+    ), check=True))
     try:
-        api = GrafanaAPI(p)
+        api = GrafanaAPI(module.params)
     except GrafanaAPIError as exc:
-        failure(exc, 0)
-
-    deadline = time.monotonic() + p['wait_timeout']
-    while True:
-        calls_before = api.calls
-        try:
-            result, problems, warnings = check(api, p)
-            error = None
-        except GrafanaAPIError as exc:
-            if not exc.retryable:
-                failure(exc, api.calls - calls_before)
-            error = exc
-        remaining = deadline - time.monotonic()
-        if error is None and (not problems or remaining <= 0):
-            break
-        if error is not None and remaining <= 0:
-            waited = ' (gave up after wait_timeout=%ss)' % p['wait_timeout'] if p['wait_timeout'] else ''
-            failure(error, api.calls - calls_before, waited)
-        time.sleep(min(POLL_SECONDS, max(remaining, 0)))
-
-    for warning in warnings:
-        module.warn(warning)
-    result.update(changed=False, problems=problems, http_calls=api.calls - calls_before)
-    if problems:
-        waited = ' after waiting %ss' % p['wait_timeout'] if p['wait_timeout'] else ''
-        module.fail_json(msg='Grafana check failed%s with %d problem(s): %s'
-                         % (waited, len(problems), '; '.join(pr['message'] for pr in problems)), **result)
-    module.exit_json(msg='Grafana %s is healthy: %d data source(s) checked, %d expected dashboard(s) present'
-                     % (result['health'].get('version', ''), len(result['datasources']), len(result['dashboards'])), **result)
+        fail_on_request_error(module, exc)
+    run_check(module, lambda: check(api, module.params), [api])
 
 
 if __name__ == '__main__':

@@ -93,6 +93,7 @@ options:
     type: str
     default: Pushed by ilp.observability.grafana_dashboard
 extends_documentation_fragment:
+  - ilp.observability.http_api
   - ilp.observability.grafana_api
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
@@ -143,7 +144,7 @@ EXAMPLES = r"""
 - name: Push the connector dashboards into ILP/Connectors, creating the folders
   ilp.observability.grafana_dashboard:
     url: http://127.0.0.1:3000
-    token: "{{ vault_grafana_token }}"
+    bearer_token: "{{ vault_grafana_token }}"
     path: "{{ playbook_dir }}/dashboards/connectors"
     folder: ILP/Connectors
 
@@ -161,7 +162,7 @@ EXAMPLES = r"""
 - name: Push one dashboard given inline
   ilp.observability.grafana_dashboard:
     url: http://127.0.0.1:3000
-    token: "{{ vault_grafana_token }}"
+    bearer_token: "{{ vault_grafana_token }}"
     folder_uid: ilp-ops
     dashboard:
       uid: ilp-packets
@@ -171,7 +172,7 @@ EXAMPLES = r"""
 - name: Replace dashboards edited in the Grafana UI since the last push
   ilp.observability.grafana_dashboard:
     url: http://127.0.0.1:3000
-    token: "{{ vault_grafana_token }}"
+    bearer_token: "{{ vault_grafana_token }}"
     path: files/dashboards
     folder: ILP
     overwrite: true
@@ -255,10 +256,11 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.ilp.observability.plugins.module_utils.grafana_api import (
+    GRAFANA_OPTIONS,
     GrafanaAPI,
     GrafanaAPIError,
-    grafana_module_kwargs,
 )
+from ansible_collections.ilp.observability.plugins.module_utils.http_api import module_kwargs
 
 MARKER = 'ilp.observability sha256:'
 # Grafana refuses a save message longer than 500 bytes (Go len) with 400 "message too long, max 500
@@ -605,9 +607,9 @@ def explain_412(exc, entry, folder_path):
 
 def main():
     module = AnsibleModule(
-        supports_check_mode=True,
-        **grafana_module_kwargs(
+        **module_kwargs(
             dict(
+                GRAFANA_OPTIONS,
                 dashboard=dict(type='dict'),
                 path=dict(type='path'),
                 paths=dict(type='list', elements='path'),

@@ -49,9 +49,10 @@ options:
       - Value of the C(instance) label of this Jaeger in Prometheus; unset checks every Jaeger of the job.
     type: str
 extends_documentation_fragment:
-  - ilp.observability.stack_checks
-  - ilp.observability.stack_checks.prometheus
-  - ilp.observability.stack_checks.read_only_attributes
+  - ilp.observability.http_api
+  - ilp.observability.http_api.check
+  - ilp.observability.http_api.prometheus
+  - ilp.observability.http_api.read_only_attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 seealso:
@@ -68,6 +69,7 @@ EXAMPLES = r"""
     expected_services: [ilp-connector*]
     prometheus_url: http://10.20.0.11:9090
     instance: mon-2.prod.example.net
+    wait_timeout: 60
 """
 
 RETURN = r"""
@@ -76,11 +78,27 @@ ok:
   returned: always
   type: bool
 problems:
-  description: One sentence per problem found.
+  description: Every problem found by the last attempt; empty when the check passed.
   returned: always
   type: list
-  elements: str
-  sample: ["no trace of service ilp-connector-a in the last 15m"]
+  elements: dict
+  contains:
+    kind:
+      description:
+        - C(missing_service) no service Jaeger knows matches a pattern of O(expected_services), or
+          (without them) Jaeger knows no service but its own;
+          C(no_recent_trace) a service has no trace within O(window);
+          C(spans_not_scraped) Prometheus has no accepted-span counter of Jaeger;
+          C(low_span_rate) a Jaeger accepts spans at a rate not above O(min_spans_per_second);
+          C(request_failed) a request failed (the module then fails).
+      type: str
+    subject:
+      description: The service, pattern or Jaeger instance concerned.
+      type: str
+    message:
+      description: One sentence naming the problem.
+      type: str
+  sample: [{"kind": "no_recent_trace", "subject": "ilp-connector-a", "message": "no trace of service ilp-connector-a in the last 15m"}]
 services:
   description: The services Jaeger knows.
   returned: when the services could be read
@@ -98,9 +116,13 @@ spans_per_second:
   type: dict
   sample: {"mon-2": 12.5}
 http_calls:
-  description: HTTP requests sent, to Jaeger and Prometheus.
+  description: HTTP requests sent, to Jaeger and Prometheus, over every attempt.
   returned: always
   type: int
+elapsed:
+  description: Seconds spent, waiting included.
+  returned: always
+  type: float
 """
 
 import fnmatch
@@ -108,12 +130,17 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ilp.observability.plugins.module_utils.http_api import HTTPAPIError
+from ansible_collections.ilp.observability.plugins.module_utils.http_api import (
+    HTTPAPIError,
+    fail_on_request_error,
+    module_kwargs,
+    problem,
+    run_check,
+)
 from ansible_collections.ilp.observability.plugins.module_utils.stack_checks import (
+    PROMETHEUS_ARGUMENT_SPEC,
+    PROMETHEUS_CONSTRAINTS,
     JaegerAPI,
-    api_failure,
-    check_module_kwargs,
-    finish,
     instant_query,
     prometheus_client,
 )
@@ -130,46 +157,12 @@ def spans_query(job, instance, window):
     return 'sum by (instance) (rate(otelcol_receiver_accepted_spans_total{%s}[%s]))' % (selector, window)
 
 
-def main():
-    module = AnsibleModule(**check_module_kwargs(dict(
-        expected_services=dict(type='list', elements='str', default=[]),
-        window=dict(type='str', default='15m'),
-        min_spans_per_second=dict(type='float', default=0.0),
-        jaeger_job=dict(type='str', default='jaeger'),
-        instance=dict(type='str'),
-        fail_on_problems=dict(type='bool', default=True),
-    ), prometheus=True))
+def check(module, api, prometheus, window_seconds):
+    """One look at Jaeger (and Prometheus): ``(problems, result, warnings, summary)``."""
     p = module.params
-    match = WINDOW_RE.match(p['window'])
-    if not match:
-        module.fail_json(msg='window must be a number with s, m or h, such as 15m, got %r' % p['window'])
-    window_seconds = int(match.group(1)) * SECONDS[match.group(2)]
-    if p['min_spans_per_second'] < 0:
-        module.fail_json(msg='min_spans_per_second must be 0 or more, got %s' % p['min_spans_per_second'])
-
-    clients = []
-    api = prometheus = None
-    try:
-        api = JaegerAPI(p)
-        clients.append(api)
-        prometheus = prometheus_client(p)
-        if prometheus is not None:
-            clients.append(prometheus)
-    except HTTPAPIError as exc:
-        api_failure(module, exc, http_calls=0)
-
-    def calls():
-        return sum(c.calls for c in clients)
-
-    problems = []
-    result = {}
-    services = []
-    doc = {}
-    try:
-        doc = api.get_json('/api/services')
-        services = sorted(str(name) for name in (doc.get('data') if isinstance(doc, dict) else None) or [])
-    except HTTPAPIError as exc:
-        api_failure(module, exc, http_calls=calls())
+    problems, warnings, result = [], [], {}
+    doc = api.get_json('/api/services')
+    services = sorted(str(name) for name in (doc.get('data') if isinstance(doc, dict) else None) or [])
     result['services'] = services
 
     recent = {}
@@ -178,45 +171,65 @@ def main():
         for pattern in p['expected_services']:
             matched = [name for name in services if fnmatch.fnmatchcase(name, pattern)]
             if not matched:
-                problems.append('no service %s has sent spans (services known: %s)' % (pattern, ', '.join(services) or 'none'))
+                problems.append(problem('missing_service', pattern, 'no service %s has sent spans (services known: %s)'
+                                        % (pattern, ', '.join(services) or 'none')))
             wanted.extend(name for name in matched if name not in wanted)
         end = int(time.time() * 1000000)
         start = end - window_seconds * 1000000
         for name in wanted:
-            doc = {}
-            try:
-                doc = api.get_json('/api/traces', dict(service=name, start=start, end=end, limit=1))
-            except HTTPAPIError as exc:
-                api_failure(module, exc, http_calls=calls(), **result)
+            doc = api.get_json('/api/traces', dict(service=name, start=start, end=end, limit=1))
             recent[name] = isinstance(doc, dict) and bool(doc.get('data'))
             if not recent[name]:
-                problems.append('no trace of service %s in the last %s' % (name, p['window']))
+                problems.append(problem('no_recent_trace', name, 'no trace of service %s in the last %s' % (name, p['window'])))
     elif not [name for name in services if name not in OWN_SERVICES]:
-        problems.append('Jaeger knows no service: no spans received')
+        problems.append(problem('missing_service', '*', 'Jaeger knows no service: no spans received'))
     result['recent_traces'] = recent
 
     if prometheus is not None:
-        samples = []
-        try:
-            samples = instant_query(prometheus, spans_query(p['jaeger_job'], p['instance'], p['window']))
-        except HTTPAPIError as exc:
-            api_failure(module, exc, http_calls=calls(), **result)
+        prometheus.warnings = []
+        samples = instant_query(prometheus, spans_query(p['jaeger_job'], p['instance'], p['window']))
         rates = dict((labels.get('instance', ''), value) for labels, value in samples)
         result['spans_per_second'] = rates
         if not rates:
-            problems.append('Prometheus has no otelcol_receiver_accepted_spans_total of job %s%s (is Jaeger scraped?)'
-                            % (p['jaeger_job'], ' instance %s' % p['instance'] if p['instance'] else ''))
+            problems.append(problem('spans_not_scraped', p['instance'] or p['jaeger_job'],
+                                    'Prometheus has no otelcol_receiver_accepted_spans_total of job %s%s (is Jaeger scraped?)'
+                                    % (p['jaeger_job'], ' instance %s' % p['instance'] if p['instance'] else '')))
         for instance, value in sorted(rates.items()):
             if value <= p['min_spans_per_second']:
-                problems.append('Jaeger %s accepts %g spans/s over %s, not above %g'
-                                % (instance or '?', value, p['window'], p['min_spans_per_second']))
-        for warning in dict.fromkeys(prometheus.warnings):
-            module.warn(warning)
+                problems.append(problem('low_span_rate', instance, 'Jaeger %s accepts %g spans/s over %s, not above %g'
+                                        % (instance or '?', value, p['window'], p['min_spans_per_second'])))
+        warnings.extend(prometheus.warnings)
 
     summary = 'Jaeger %s' % api.base_url
     if not problems:
         summary += ': %d service(s) sending spans' % len([name for name in services if name not in OWN_SERVICES])
-    finish(module, problems, p['fail_on_problems'], summary, http_calls=calls(), **result)
+    return problems, result, warnings, summary
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(dict(
+        PROMETHEUS_ARGUMENT_SPEC,
+        expected_services=dict(type='list', elements='str', default=[]),
+        window=dict(type='str', default='15m'),
+        min_spans_per_second=dict(type='float', default=0.0),
+        jaeger_job=dict(type='str', default='jaeger'),
+        instance=dict(type='str'),
+    ), check=True, **PROMETHEUS_CONSTRAINTS))
+    p = module.params
+    match = WINDOW_RE.match(p['window'])
+    if not match:
+        module.fail_json(msg='window must be a number with s, m or h, such as 15m, got %r' % p['window'])
+    window_seconds = int(match.group(1)) * SECONDS[match.group(2)]
+    if p['min_spans_per_second'] < 0:
+        module.fail_json(msg='min_spans_per_second must be 0 or more, got %s' % p['min_spans_per_second'])
+
+    api = prometheus = None
+    try:
+        api = JaegerAPI(p)
+        prometheus = prometheus_client(p)
+    except HTTPAPIError as exc:
+        fail_on_request_error(module, exc)
+    run_check(module, lambda: check(module, api, prometheus, window_seconds), [api, prometheus])
 
 
 if __name__ == '__main__':

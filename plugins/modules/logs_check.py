@@ -70,9 +70,10 @@ options:
     type: str
     default: otel_collector
 extends_documentation_fragment:
-  - ilp.observability.stack_checks
-  - ilp.observability.stack_checks.prometheus
-  - ilp.observability.stack_checks.read_only_attributes
+  - ilp.observability.http_api
+  - ilp.observability.http_api.check
+  - ilp.observability.http_api.prometheus
+  - ilp.observability.http_api.read_only_attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 seealso:
@@ -111,11 +112,25 @@ ok:
   returned: always
   type: bool
 problems:
-  description: One sentence per problem found.
+  description: Every problem found by the last attempt; empty when the check passed.
   returned: always
   type: list
-  elements: str
-  sample: ["newest ilp-connector line of conn-b is 812s old (more than 300s)"]
+  elements: dict
+  contains:
+    kind:
+      description:
+        - C(stale_logs) a host's newest line is older than O(max_age);
+          C(missing_logs) a host (or, without O(expected_hosts), every host) has no line within
+          O(lookback) (or O(max_age));
+          C(request_failed) a request failed (the module then fails).
+      type: str
+    subject:
+      description: The host concerned, C(*) for any host.
+      type: str
+    message:
+      description: One sentence naming the problem.
+      type: str
+  sample: [{"kind": "stale_logs", "subject": "conn-b", "message": "newest ilp-connector line of conn-b is 812s old (more than 300s)"}]
 hosts:
   description: Every host with a line of the service within O(lookback), host name to what was found.
   returned: when the store could be asked
@@ -136,9 +151,13 @@ hosts:
       type: bool
   sample: {"conn-a": {"newest": "2026-11-29T03:49:41.123Z", "age_seconds": 4.2, "fresh": true, "quiet": false}}
 http_calls:
-  description: HTTP requests sent to the store.
+  description: HTTP requests sent, to the store and Prometheus, over every attempt.
   returned: always
   type: int
+elapsed:
+  description: Seconds spent, waiting included.
+  returned: always
+  type: float
 """
 
 import datetime
@@ -146,13 +165,18 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ilp.observability.plugins.module_utils.http_api import HTTPAPIError
+from ansible_collections.ilp.observability.plugins.module_utils.http_api import (
+    HTTPAPIError,
+    fail_on_request_error,
+    module_kwargs,
+    problem,
+    run_check,
+)
 from ansible_collections.ilp.observability.plugins.module_utils.stack_checks import (
+    PROMETHEUS_ARGUMENT_SPEC,
+    PROMETHEUS_CONSTRAINTS,
     LokiAPI,
     VictoriaLogsAPI,
-    api_failure,
-    check_module_kwargs,
-    finish,
     get_text,
     instant_query,
     json_lines,
@@ -233,8 +257,53 @@ def agents_with_nothing_pending(prometheus, job, seconds):
     return set(host for host in up if host and failed.get(host, 0) == 0 and queued.get(host, 0) == 0)
 
 
+def check(module, api, prometheus, host_field, service_field):
+    """One look at the store (and Prometheus): ``(problems, result, warnings, summary)``."""
+    p = module.params
+    if p['backend'] == 'loki':
+        hosts = loki_hosts(api, p, host_field, service_field)
+    else:
+        hosts = victorialogs_hosts(api, p, host_field, service_field)
+
+    service = p['service_name']
+    stale = [host for host in p['expected_hosts'] or [] if not hosts.get(host, {}).get('fresh')]
+    quiet = set()
+    if stale and prometheus is not None:
+        quiet = agents_with_nothing_pending(prometheus, p['agent_job'], p['max_age'])
+    for host, found in hosts.items():
+        found['quiet'] = not found['fresh'] and host in quiet
+    problems = []
+    for host in p['expected_hosts'] or []:
+        found = hosts.get(host)
+        if host in quiet:
+            hosts.setdefault(host, dict(newest=None, age_seconds=None, fresh=False, quiet=True))
+            continue
+        if found is None:
+            problems.append(problem('missing_logs', host, 'no %s line from %s in the last %ds' % (service, host, p['lookback'])))
+        elif not found['fresh']:
+            if found['age_seconds'] is not None:
+                problems.append(problem('stale_logs', host, 'newest %s line of %s is %ds old (more than %ds)'
+                                        % (service, host, found['age_seconds'], p['max_age'])))
+            else:
+                problems.append(problem('stale_logs', host, 'no %s line from %s in the last %ds (older ones within %ds)'
+                                        % (service, host, p['max_age'], p['lookback'])))
+    if not p['expected_hosts'] and not any(found['fresh'] for found in hosts.values()):
+        problems.append(problem('missing_logs', '*', 'no %s line from any host in the last %ds' % (service, p['max_age'])))
+
+    summary = '%s %s' % (api.PRODUCT, api.base_url)
+    if not problems:
+        summary += ': %s lines younger than %ds from %d host(s)' % (
+            service, p['max_age'], len([h for h in hosts.values() if h['fresh']]))
+        quiet_hosts = sorted(h for h in p['expected_hosts'] or [] if hosts.get(h, {}).get('quiet'))
+        if quiet_hosts:
+            summary += '; quiet, their agents with nothing failed or queued: %s' % ', '.join(quiet_hosts)
+    warnings = list(prometheus.warnings) if prometheus is not None else []
+    return problems, dict(hosts=hosts), warnings, summary
+
+
 def main():
-    module = AnsibleModule(**check_module_kwargs(dict(
+    module = AnsibleModule(**module_kwargs(dict(
+        PROMETHEUS_ARGUMENT_SPEC,
         backend=dict(type='str', choices=['victorialogs', 'loki'], default='victorialogs'),
         service_name=dict(type='str', default='ilp-connector'),
         expected_hosts=dict(type='list', elements='str', default=[]),
@@ -243,8 +312,7 @@ def main():
         host_field=dict(type='str'),
         service_field=dict(type='str'),
         agent_job=dict(type='str', default='otel_collector'),
-        fail_on_problems=dict(type='bool', default=True),
-    ), prometheus=True))
+    ), check=True, **PROMETHEUS_CONSTRAINTS))
     p = module.params
     if p['max_age'] < 1 or p['lookback'] < 1:
         module.fail_json(msg='max_age and lookback must be 1 or more seconds, got %s and %s' % (p['max_age'], p['lookback']))
@@ -256,54 +324,8 @@ def main():
         api = (LokiAPI if p['backend'] == 'loki' else VictoriaLogsAPI)(p)
         prometheus = prometheus_client(p)
     except HTTPAPIError as exc:
-        api_failure(module, exc, http_calls=0)
-
-    def calls():
-        return api.calls + (prometheus.calls if prometheus is not None else 0)
-
-    hosts = {}
-    try:
-        if p['backend'] == 'loki':
-            hosts = loki_hosts(api, p, host_field, service_field)
-        else:
-            hosts = victorialogs_hosts(api, p, host_field, service_field)
-    except HTTPAPIError as exc:
-        api_failure(module, exc, http_calls=api.calls)
-
-    service = p['service_name']
-    stale = [host for host in p['expected_hosts'] or [] if not hosts.get(host, {}).get('fresh')]
-    quiet = set()
-    if stale and prometheus is not None:
-        try:
-            quiet = agents_with_nothing_pending(prometheus, p['agent_job'], p['max_age'])
-        except HTTPAPIError as exc:
-            api_failure(module, exc, http_calls=calls(), hosts=hosts)
-    for host, found in hosts.items():
-        found['quiet'] = not found['fresh'] and host in quiet
-    problems = []
-    for host in p['expected_hosts'] or []:
-        found = hosts.get(host)
-        if host in quiet:
-            hosts.setdefault(host, dict(newest=None, age_seconds=None, fresh=False, quiet=True))
-            continue
-        if found is None:
-            problems.append('no %s line from %s in the last %ds' % (service, host, p['lookback']))
-        elif not found['fresh']:
-            if found['age_seconds'] is not None:
-                problems.append('newest %s line of %s is %ds old (more than %ds)' % (service, host, found['age_seconds'], p['max_age']))
-            else:
-                problems.append('no %s line from %s in the last %ds (older ones within %ds)' % (service, host, p['max_age'], p['lookback']))
-    if not p['expected_hosts'] and not any(found['fresh'] for found in hosts.values()):
-        problems.append('no %s line from any host in the last %ds' % (service, p['max_age']))
-
-    summary = '%s %s' % (api.PRODUCT, api.base_url)
-    if not problems:
-        summary += ': %s lines younger than %ds from %d host(s)' % (
-            service, p['max_age'], len([h for h in hosts.values() if h['fresh']]))
-        quiet_hosts = sorted(h for h in p['expected_hosts'] or [] if hosts.get(h, {}).get('quiet'))
-        if quiet_hosts:
-            summary += '; quiet, their agents with nothing failed or queued: %s' % ', '.join(quiet_hosts)
-    finish(module, problems, p['fail_on_problems'], summary, hosts=hosts, http_calls=calls())
+        fail_on_request_error(module, exc)
+    run_check(module, lambda: check(module, api, prometheus, host_field, service_field), [api, prometheus])
 
 
 if __name__ == '__main__':

@@ -14,7 +14,7 @@ description:
     that the expected groups are loaded from the expected files, that every recording and
     alerting rule evaluates without error, and that no group is slower to evaluate than a limit.
   - Every problem found is returned in RV(problems) and the module fails with a message listing
-    each of them by group and rule name.
+    each of them by group and rule name (unless O(fail_on_problems=false)).
   - Read-only; the module never changes anything.
 author:
   - ilp.observability maintainers (!UNKNOWN)
@@ -49,23 +49,15 @@ options:
       - When V(true), rules whose health is not C(ok) or that have a last evaluation error are
         reported as warnings instead of problems and do not make the module fail.
       - Missing groups, unexpected files and slow groups are still problems.
+      - Right after Prometheus starts or reloads, rules have health C(unknown) until their first
+        evaluation, a problem of kind C(unhealthy) (a warning with O(allow_unhealthy=true));
+        O(wait_timeout) waits for the first evaluations.
     type: bool
     default: false
-  wait_timeout:
-    description:
-      - Seconds to keep checking, once a second, until there is no problem left.
-      - Right after Prometheus starts or reloads its configuration, groups may not be loaded
-        yet and rules have health C(unknown) until their first evaluation. Rules with health
-        C(unknown) count as not yet evaluated and only become problems once this timeout has
-        passed; every other problem is also retried until then.
-      - Connection failures and HTTP 5xx answers (Prometheus answers C(503) while it starts) are
-        retried too; authentication and other client errors fail at once.
-      - With the default V(0) the server is checked once, so unevaluated rules are problems.
-    type: int
-    default: 0
 extends_documentation_fragment:
-  - ilp.observability.prometheus_api
-  - ilp.observability.prometheus_api.read_only_attributes
+  - ilp.observability.http_api
+  - ilp.observability.http_api.check
+  - ilp.observability.http_api.read_only_attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 notes:
@@ -147,14 +139,22 @@ rules:
   returned: when the rules could be read
   type: int
   sample: 42
+ok:
+  description: Whether no problem was found.
+  returned: always
+  type: bool
 problems:
   description:
-    - Every problem found in the last check; empty when the check passed.
+    - Every problem found by the last attempt; empty when the check passed.
     - With O(allow_unhealthy=true), rule health findings are warnings and not listed here.
   returned: always
   type: list
   elements: dict
   contains:
+    subject:
+      description: Name of the rule concerned, or of the group for group problems.
+      type: str
+      sample: "ilp:packets:rate5m"
     group:
       description: Name of the rule group concerned.
       type: str
@@ -173,26 +173,38 @@ problems:
           C(unhealthy) a rule's health is not C(ok) (C(unknown) once O(wait_timeout) passed);
           C(last_error) the last evaluation of a rule failed;
           C(slow_group) a group evaluated slower than O(max_evaluation_seconds);
-          C(unexpected_file) a group comes from a file outside O(expected_files).
+          C(unexpected_file) a group comes from a file outside O(expected_files);
+          C(request_failed) a request failed (the module then fails).
       type: str
       sample: last_error
     message:
       description: Human readable description, starting with the group and rule name.
       type: str
       sample: "group 'broken' rule 'broken:dup': last evaluation failed: vector contains metrics with the same labelset after applying rule labels"
+http_calls:
+  description: HTTP requests sent to Prometheus, over every attempt.
+  returned: always
+  type: int
+  sample: 1
+elapsed:
+  description: Seconds spent, waiting included.
+  returned: always
+  type: float
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ilp.observability.plugins.module_utils.http_api import (
+    fail_on_request_error,
+    module_kwargs,
+    problem,
+    run_check,
+)
 from ansible_collections.ilp.observability.plugins.module_utils.prometheus_api import (
     PrometheusAPI,
     PrometheusAPIError,
-    prometheus_module_kwargs,
 )
 
 RULES_PATH = '/api/v1/rules'
-POLL_SECONDS = 1.0
 
 
 def _where(group, rule=None):
@@ -202,7 +214,7 @@ def _where(group, rule=None):
 
 
 def _problem(kind, group, message, rule=None, gfile=None):
-    return dict(group=group, file=gfile, rule=rule, kind=kind, message='%s: %s' % (_where(group, rule), message))
+    return problem(kind, group if rule is None else rule, '%s: %s' % (_where(group, rule), message), group=group, file=gfile, rule=rule)
 
 
 def _number(value):
@@ -274,63 +286,39 @@ def evaluate_rules(data, expected_groups=None, expected_files=None, max_evaluati
     return problems, health, pending
 
 
+def check(api, p):
+    """One look at the rules: ``(problems, result, warnings, summary)``."""
+    api.warnings = []
+    data = api.get_data(RULES_PATH)
+    problems, health, pending = evaluate_rules(data, p['expected_groups'], p['expected_files'], p['max_evaluation_seconds'])
+    warnings = list(api.warnings)
+    if p['allow_unhealthy']:
+        warnings.extend(finding['message'] for finding in health + pending)
+    else:
+        problems = problems + health + pending
+    groups, rule_count = summarize_groups(data)
+    if problems:
+        summary = 'Prometheus rules check failed with %d problem(s)' % len(problems)
+    else:
+        summary = '%d rule group(s) with %d rule(s) loaded and healthy' % (len(groups), rule_count)
+    return problems, dict(groups=groups, rules=rule_count), warnings, summary
+
+
 def main():
-    module = AnsibleModule(
-        supports_check_mode=True,
-        **prometheus_module_kwargs(dict(
-            expected_groups=dict(type='list', elements='str', default=[]),
-            expected_files=dict(type='list', elements='path', default=[]),
-            max_evaluation_seconds=dict(type='float'),
-            allow_unhealthy=dict(type='bool', default=False),
-            wait_timeout=dict(type='int', default=0),
-        ))
-    )
+    module = AnsibleModule(**module_kwargs(dict(
+        expected_groups=dict(type='list', elements='str', default=[]),
+        expected_files=dict(type='list', elements='path', default=[]),
+        max_evaluation_seconds=dict(type='float'),
+        allow_unhealthy=dict(type='bool', default=False),
+    ), check=True))
     p = module.params
-    if p['wait_timeout'] < 0:
-        module.fail_json(msg='wait_timeout must be 0 or more, got %s' % p['wait_timeout'])
     if p['max_evaluation_seconds'] is not None and p['max_evaluation_seconds'] < 0:
         module.fail_json(msg='max_evaluation_seconds must be 0 or more, got %s' % p['max_evaluation_seconds'])
-
     try:
         api = PrometheusAPI(p)
     except PrometheusAPIError as exc:
-        module.fail_json(msg=exc.msg, changed=False, problems=[], **exc.to_result())
-
-    deadline = time.monotonic() + p['wait_timeout']
-    while True:
-        try:
-            data = api.get_data(RULES_PATH)
-            problems, health, pending = evaluate_rules(data, p['expected_groups'], p['expected_files'],
-                                                       p['max_evaluation_seconds'])
-            error = None
-        except PrometheusAPIError as exc:
-            if not exc.retryable:
-                module.fail_json(msg=exc.msg, changed=False, problems=[], **exc.to_result())
-            error = exc
-        remaining = deadline - time.monotonic()
-        if error is None:
-            blocking = problems + pending + ([] if p['allow_unhealthy'] else health)
-            if not blocking or remaining <= 0:
-                break
-        elif remaining <= 0:
-            waited = ' (gave up after wait_timeout=%ss)' % p['wait_timeout'] if p['wait_timeout'] else ''
-            module.fail_json(msg=error.msg + waited, changed=False, problems=[], **error.to_result())
-        time.sleep(min(POLL_SECONDS, max(remaining, 0)))
-
-    for warning in dict.fromkeys(api.warnings):
-        module.warn(warning)
-    groups, rule_count = summarize_groups(data)
-    if p['allow_unhealthy']:
-        for finding in health + pending:
-            module.warn(finding['message'])
-    else:
-        problems = problems + health + pending
-    result = dict(changed=False, groups=groups, rules=rule_count, problems=problems)
-    if problems:
-        waited = ' after waiting %ss' % p['wait_timeout'] if p['wait_timeout'] else ''
-        module.fail_json(msg='Prometheus rules check failed%s with %d problem(s): %s'
-                         % (waited, len(problems), '; '.join(pr['message'] for pr in problems)), **result)
-    module.exit_json(msg='%d rule group(s) with %d rule(s) loaded and healthy' % (len(groups), rule_count), **result)
+        fail_on_request_error(module, exc)
+    run_check(module, lambda: check(api, p), [api])
 
 
 if __name__ == '__main__':

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: prometheus_targets_check
-short_description: Wait until a running Prometheus scrapes the expected targets successfully
+short_description: Check that a running Prometheus scrapes the expected targets successfully
 version_added: 0.1.0
 description:
-  - Poll the active scrape targets of a running Prometheus server (C(/api/v1/targets?state=active))
-    until every expected target is up, or until O(timeout) passes.
+  - Read the active scrape targets of a running Prometheus server (C(/api/v1/targets?state=active))
+    and check that every expected target is up, asking again until O(wait_timeout) passes.
   - Fails with a message listing every target that is not up with its last scrape error, and
-    every expectation that no target matches.
+    every expectation that no target matches (unless O(fail_on_problems=false)).
+  - Prometheus needs one scrape interval after a start or reload before targets are up; set
+    O(wait_timeout) to wait for it.
   - Read-only; the module never changes anything.
 author:
   - ilp.observability maintainers (!UNKNOWN)
@@ -49,26 +51,6 @@ options:
         description:
           - Minimum number of matching targets that must be up.
         type: int
-  timeout:
-    description:
-      - Seconds to wait for all expected targets to be up. V(0) checks once.
-      - Prometheus needs one scrape interval after start or reload before targets are up.
-      - Connection failures and HTTP 5xx answers from Prometheus are retried until then too.
-    type: int
-    default: 60
-  interval:
-    description:
-      - Seconds between two checks while waiting.
-    type: float
-    default: 2
-  fail_on_down:
-    description:
-      - When V(false), targets still down after O(timeout) only produce a warning and the module
-        returns the state of the targets without failing.
-      - Expectations that no target matches always fail the module, they mean the scrape
-        configuration differs from what is expected.
-    type: bool
-    default: true
   probes:
     description:
       - A target of a probe job (blackbox_exporter, scraped at C(/probe) with a C(target) label) is
@@ -80,8 +62,9 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
-  - ilp.observability.prometheus_api
-  - ilp.observability.prometheus_api.read_only_attributes
+  - ilp.observability.http_api
+  - ilp.observability.http_api.check
+  - ilp.observability.http_api.read_only_attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 seealso:
@@ -99,7 +82,8 @@ EXAMPLES = r"""
       - job: prometheus
       - job: node
         count: "{{ groups['ilp_connectors'] | length }}"
-    timeout: 120
+    wait_timeout: 120
+    wait_interval: 2
 
 - name: Wait for one connector, selected by instance and label
   ilp.observability.prometheus_targets_check:
@@ -115,8 +99,7 @@ EXAMPLES = r"""
 - name: Record which targets are down without failing
   ilp.observability.prometheus_targets_check:
     url: http://127.0.0.1:9090
-    timeout: 0
-    fail_on_down: false
+    fail_on_problems: false
   register: scrape_state
 
 - name: Show the targets that are down
@@ -125,6 +108,37 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ok:
+  description: Whether every expected target is up.
+  returned: always
+  type: bool
+problems:
+  description: Every problem found by the last attempt; empty when the check passed.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description:
+        - C(target_down) a selected target is not up (its RV(down) entry has the last scrape error);
+          C(missing_target) an expectation that too few targets match (its RV(missing) entry);
+          C(request_failed) a request failed (the module then fails).
+      type: str
+    subject:
+      description: C(<job>/<instance>) of the target, or the job of the expectation.
+      type: str
+    message:
+      description: One sentence naming the problem.
+      type: str
+  sample:
+    - kind: target_down
+      subject: node/10.0.0.12:9100
+      message: "target job 'node' instance '10.0.0.12:9100' (http://10.0.0.12:9100/metrics) is down: connection refused"
+http_calls:
+  description: HTTP requests sent to Prometheus, over every attempt.
+  returned: always
+  type: int
+  sample: 1
 targets:
   description: Every active target of the server, from the last check.
   returned: when the targets could be read
@@ -215,13 +229,16 @@ elapsed:
   sample: 3.1
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ilp.observability.plugins.module_utils.http_api import (
+    fail_on_request_error,
+    module_kwargs,
+    problem,
+    run_check,
+)
 from ansible_collections.ilp.observability.plugins.module_utils.prometheus_api import (
     PrometheusAPI,
     PrometheusAPIError,
-    prometheus_module_kwargs,
 )
 
 TARGETS_PATH = '/api/v1/targets'
@@ -334,72 +351,42 @@ def evaluate_targets(data, expected, api=None):
     return targets, up, down, missing, satisfied
 
 
+def check(api, p):
+    """One look at the targets: ``(problems, result, warnings, summary)``."""
+    api.warnings = []
+    data = api.get_data(TARGETS_PATH, dict(state='active'))
+    targets, up, down, missing, satisfied = evaluate_targets(data, p['expected'], api if p['probes'] else None)
+    problems = [problem('target_down', '%s/%s' % (t['job'], t['instance']), describe_target(t)) for t in down] if not satisfied else []
+    problems += [problem('missing_target', m['job'], m['message']) for m in missing]
+    warnings = list(api.warnings)
+    if not targets and not p['expected']:
+        warnings.append('Prometheus has no active scrape targets')
+    if problems:
+        summary = 'Prometheus targets not all up'
+    else:
+        summary = '%d expected target(s) up' % len(up)
+    return problems, dict(targets=targets, up=up, down=down, missing=missing), warnings, summary
+
+
 def main():
-    module = AnsibleModule(
-        supports_check_mode=True,
-        **prometheus_module_kwargs(dict(
-            expected=dict(type='list', elements='dict', default=[], options=dict(
-                job=dict(type='str', required=True),
-                instance=dict(type='str'),
-                labels=dict(type='dict', default={}),
-                count=dict(type='int'),
-            )),
-            timeout=dict(type='int', default=60),
-            interval=dict(type='float', default=2.0),
-            fail_on_down=dict(type='bool', default=True),
-            probes=dict(type='bool', default=True),
-        ))
-    )
+    module = AnsibleModule(**module_kwargs(dict(
+        expected=dict(type='list', elements='dict', default=[], options=dict(
+            job=dict(type='str', required=True),
+            instance=dict(type='str'),
+            labels=dict(type='dict', default={}),
+            count=dict(type='int'),
+        )),
+        probes=dict(type='bool', default=True),
+    ), check=True))
     p = module.params
-    if p['timeout'] < 0:
-        module.fail_json(msg='timeout must be 0 or more, got %s' % p['timeout'])
-    if p['interval'] <= 0:
-        module.fail_json(msg='interval must be more than 0, got %s' % p['interval'])
     for exp in p['expected']:
         if exp.get('count') is not None and exp['count'] < 1:
             module.fail_json(msg='expected: count must be 1 or more for %s, got %s' % (describe_expectation(exp), exp['count']))
-
     try:
         api = PrometheusAPI(p)
     except PrometheusAPIError as exc:
-        module.fail_json(msg=exc.msg, changed=False, elapsed=0.0, **exc.to_result())
-
-    start = time.monotonic()
-    deadline = start + p['timeout']
-    while True:
-        try:
-            data = api.get_data(TARGETS_PATH, dict(state='active'))
-            targets, up, down, missing, satisfied = evaluate_targets(data, p['expected'], api if p['probes'] else None)
-            error = None
-        except PrometheusAPIError as exc:
-            if not exc.retryable:
-                module.fail_json(msg=exc.msg, changed=False, elapsed=round(time.monotonic() - start, 3), **exc.to_result())
-            error = exc
-        now = time.monotonic()
-        if error is None and satisfied:
-            break
-        if now >= deadline:
-            if error is not None:
-                waited = ' (gave up after timeout=%ss)' % p['timeout'] if p['timeout'] else ''
-                module.fail_json(msg=error.msg + waited, changed=False, elapsed=round(now - start, 3), **error.to_result())
-            break
-        time.sleep(min(p['interval'], deadline - now))
-
-    for warning in dict.fromkeys(api.warnings):
-        module.warn(warning)
-    if not targets and not p['expected']:
-        module.warn('Prometheus has no active scrape targets')
-    elapsed = round(now - start, 3)
-    result = dict(changed=False, targets=targets, up=up, down=down, missing=missing, elapsed=elapsed)
-    if satisfied:
-        module.exit_json(msg='%d expected target(s) up after %.1fs' % (len(up), elapsed), **result)
-    reasons = [describe_target(t) for t in down] + [m['message'] for m in missing]
-    waited = 'after %ss' % p['timeout'] if p['timeout'] else 'on the first check (timeout=0)'
-    msg = 'Prometheus targets not all up %s: %s' % (waited, '; '.join(reasons))
-    if missing or p['fail_on_down']:
-        module.fail_json(msg=msg, **result)
-    module.warn(msg)
-    module.exit_json(msg=msg, **result)
+        fail_on_request_error(module, exc, elapsed=0.0)
+    run_check(module, lambda: check(api, p), [api])
 
 
 if __name__ == '__main__':

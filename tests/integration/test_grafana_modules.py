@@ -574,7 +574,7 @@ def test_basic_auth_works_and_a_wrong_password_is_a_clear_401(grafana, space):
     wrong = run_module('grafana_dashboard', dict(args, url_username=grafana.basic_auth['url_username'], url_password=WRONG_PASSWORD))
     assert_clean_failure(wrong, WRONG_PASSWORD)
     assert 'HTTP 401' in wrong.result['msg']
-    assert 'check url_username/url_password or token' in wrong.result['msg']
+    assert 'check url_username/url_password or bearer_token' in wrong.result['msg']
 
 
 def test_a_viewer_gets_a_clear_403(grafana, space):
@@ -653,7 +653,7 @@ def test_check_unhealthy_names_what_is_wrong(grafana, space):
                                                check_all_datasources=False, expected_dashboards=['%s-absent' % space],
                                                **grafana.auth))
         assert_clean_failure(run)
-        kinds = [(p['kind'], p['name']) for p in run.result['problems']]
+        kinds = [(p['kind'], p['subject']) for p in run.result['problems']]
         assert ('missing_datasource', '%s-missing' % space) in kinds
         assert ('missing_dashboard', '%s-absent' % space) in kinds
         assert [k for k, dummy in kinds].count('unhealthy_datasource') == 1
@@ -672,7 +672,7 @@ def test_check_names_a_data_source_whose_plugin_is_missing(grafana, space):
         run = run_module('grafana_check', dict(url=grafana.url, expected_datasources=[ds['uid']], check_all_datasources=False,
                                                **grafana.auth))
         assert_clean_failure(run)
-        assert [(p['kind'], p['name']) for p in run.result['problems']] == [('missing_plugin', ds['name'])]
+        assert [(p['kind'], p['subject']) for p in run.result['problems']] == [('missing_plugin', ds['name'])]
         assert "its plugin 'jaeger' is not installed in Grafana" in run.result['msg']
     finally:
         grafana.double.plugins.add('jaeger')

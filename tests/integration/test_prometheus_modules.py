@@ -407,7 +407,8 @@ def test_rules_unreachable_server_fails_clearly():
 # --- prometheus_targets_check --------------------------------------------------------------------
 
 def test_targets_prometheus_job_up(lab):
-    run = run_module('prometheus_targets_check', dict(url=lab.url, expected=[{'job': 'prometheus', 'count': 1}], timeout=30, interval=1))
+    run = run_module('prometheus_targets_check', dict(url=lab.url, expected=[{'job': 'prometheus', 'count': 1}],
+                                                      wait_timeout=30, wait_interval=1))
     assert not run.failed, run
     assert [t['job'] for t in run.result['up']] == ['prometheus']
     assert run.result['down'] == [] and run.result['missing'] == []
@@ -416,7 +417,8 @@ def test_targets_prometheus_job_up(lab):
 
 
 def test_targets_dead_job_reported_down(lab):
-    run = run_module('prometheus_targets_check', dict(url=lab.url, expected=[{'job': 'prometheus'}, {'job': 'dead'}], timeout=3, interval=1))
+    run = run_module('prometheus_targets_check', dict(url=lab.url, expected=[{'job': 'prometheus'}, {'job': 'dead'}],
+                                                      wait_timeout=3, wait_interval=1))
     assert run.failed, run
     down = run.result['down']
     assert [(t['job'], t['instance']) for t in down] == [('dead', '127.0.0.1:1')]
@@ -430,17 +432,19 @@ def test_targets_dead_job_reported_down(lab):
 
 
 def test_targets_missing_job_reported(lab):
-    run = run_module('prometheus_targets_check', dict(url=lab.url, expected=[{'job': 'prometheus'}, {'job': 'ilp_connector'}], timeout=0))
+    run = run_module('prometheus_targets_check', dict(url=lab.url, expected=[{'job': 'prometheus'}, {'job': 'ilp_connector'}]))
     assert run.failed, run
     assert [m['job'] for m in run.result['missing']] == ['ilp_connector']
     assert "no active target for job 'ilp_connector' (jobs found: dead, prometheus)" in run.result['msg']
 
 
-def test_targets_fail_on_down_false_and_check_mode(lab):
-    run = run_module('prometheus_targets_check', dict(url=lab.url, timeout=0, fail_on_down=False), check=True)
+def test_targets_fail_on_problems_false_and_check_mode(lab):
+    run = run_module('prometheus_targets_check', dict(url=lab.url, fail_on_problems=False), check=True)
     assert not run.failed, run
     assert [t['job'] for t in run.result['down']] == ['dead']
     assert run.result['changed'] is False
+    assert run.result['ok'] is False and run.result['http_calls'] == 1
+    assert [(p['kind'], p['subject']) for p in run.result['problems']] == [('target_down', 'dead/127.0.0.1:1')]
     assert 'connection refused' in run.output
 
 
@@ -450,7 +454,7 @@ def test_basic_auth_right_password(secured):
     auth = dict(url=secured.url, url_username='ansible', url_password=PASSWORD)
     rules = run_module('prometheus_rules_check', dict(auth, expected_groups=['healthy'], wait_timeout=30))
     assert not rules.failed, rules
-    targets = run_module('prometheus_targets_check', dict(auth, expected=[{'job': 'prometheus'}], timeout=30, interval=1))
+    targets = run_module('prometheus_targets_check', dict(auth, expected=[{'job': 'prometheus'}], wait_timeout=30, wait_interval=1))
     assert not targets.failed, targets
     for run in (rules, targets):
         assert PASSWORD not in run.output
@@ -466,7 +470,7 @@ def test_basic_auth_missing_credentials_401(secured):
 
 def test_basic_auth_wrong_password_401_not_shown(secured):
     run = run_module('prometheus_targets_check', dict(url=secured.url, url_username='ansible', url_password=WRONG_PASSWORD,
-                                                      expected=[{'job': 'prometheus'}], timeout=10))
+                                                      expected=[{'job': 'prometheus'}], wait_timeout=10))
     assert run.failed
     assert run.result['status'] == 401
     assert 'HTTP 401' in run.result['msg']
@@ -475,7 +479,7 @@ def test_basic_auth_wrong_password_401_not_shown(secured):
 
 def test_basic_auth_password_not_in_other_failures(secured):
     run = run_module('prometheus_targets_check', dict(url=secured.url, url_username='ansible', url_password=PASSWORD,
-                                                      expected=[{'job': 'not_scraped'}], timeout=0))
+                                                      expected=[{'job': 'not_scraped'}]))
     assert run.failed
     assert run.result['missing'][0]['job'] == 'not_scraped'
     assert PASSWORD not in run.output

@@ -192,3 +192,21 @@ def module_runner(monkeypatch, module):
         result['_warnings'] = list(warnings)
         return outcome, result, fake
     return runner
+
+
+def messages(result):
+    """The messages of a check module's ``problems``, after checking that each has the shared shape
+    (``kind``, ``subject``, ``message``) and that ``ok`` and ``http_calls`` agree with them."""
+    problems = result['problems']
+    for item in problems:
+        assert isinstance(item, dict) and {'kind', 'subject', 'message'} <= set(item), item
+        assert isinstance(item['kind'], str) and item['kind'] and isinstance(item['message'], str), item
+    assert result['ok'] is (not problems)
+    assert isinstance(result['http_calls'], int)
+    return [item['message'] for item in problems]
+
+
+def kinds(result):
+    """``(kind, subject)`` of each of a check module's ``problems``."""
+    messages(result)
+    return [(item['kind'], item['subject']) for item in result['problems']]

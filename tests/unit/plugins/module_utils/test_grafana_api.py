@@ -12,10 +12,9 @@ import pytest
 
 from ansible_collections.ilp.observability.plugins.module_utils import http_api
 from ansible_collections.ilp.observability.plugins.module_utils.grafana_api import (
+    GRAFANA_OPTIONS,
     GrafanaAPI,
     GrafanaAPIError,
-    grafana_argument_spec,
-    grafana_module_kwargs,
 )
 from ansible_collections.ilp.observability.plugins.module_utils.prometheus_api import PrometheusAPI, PrometheusAPIError
 from ansible_collections.ilp.observability.tests.unit.plugins.fakes import (
@@ -31,7 +30,7 @@ TOKEN = 'glsa_0123456789abcdef0123456789abcdef_0a1b2c3d'
 
 
 def params(**overrides):
-    values = dict((name, spec.get('default')) for name, spec in grafana_argument_spec().items())
+    values = dict((name, spec.get('default')) for name, spec in http_api.module_kwargs(GRAFANA_OPTIONS)['argument_spec'].items())
     values['url'] = URL
     values.update(overrides)
     return values
@@ -41,22 +40,23 @@ def routed(monkeypatch, routes):
     return install_open_url(monkeypatch, RoutedOpenUrl(URL, routes))
 
 
-def test_argument_spec():
-    spec = grafana_argument_spec()
-    assert spec['token']['no_log'] is True
+def test_grafana_modules_take_the_shared_options_and_org_id():
+    kwargs = http_api.module_kwargs(dict(GRAFANA_OPTIONS, x=dict(type='str')), mutually_exclusive=[('a', 'b')],
+                                    required_one_of=[('a', 'b')])
+    spec = kwargs['argument_spec']
+    assert spec['bearer_token']['no_log'] is True and spec['bearer_token']['aliases'] == ['token']
     assert spec['url_password']['no_log'] is True
-    assert spec['url']['aliases'] == ['grafana_url']
-    assert 'bearer_token' not in spec
-    kwargs = grafana_module_kwargs(dict(x=dict(type='str')), mutually_exclusive=[('a', 'b')], required_one_of=[('a', 'b')])
-    assert ('token', 'url_username') in kwargs['mutually_exclusive']
+    assert spec['org_id'] == dict(type='int')
+    assert ('bearer_token', 'url_username') in kwargs['mutually_exclusive']
     assert ('a', 'b') in kwargs['mutually_exclusive']
     assert kwargs['required_one_of'] == [('a', 'b')]
-    assert 'x' in kwargs['argument_spec']
+    assert kwargs['supports_check_mode'] is True
+    assert 'x' in spec and 'wait_timeout' not in spec
 
 
 def test_token_and_org_headers(monkeypatch):
     fake = routed(monkeypatch, {('GET', '/api/datasources'): [[]]})
-    GrafanaAPI(params(token=TOKEN, org_id=2)).datasources()
+    GrafanaAPI(params(bearer_token=TOKEN, org_id=2)).datasources()
     headers = fake.calls[0]['headers']
     assert headers['Authorization'] == 'Bearer ' + TOKEN
     assert headers['X-Grafana-Org-Id'] == '2'
@@ -135,7 +135,7 @@ def test_401_and_403_hints_without_secrets(monkeypatch):
     body = ('{"message": "invalid API key %s"}' % TOKEN).encode()
     routed(monkeypatch, {('GET', '/api/datasources'): http_error(URL + '/api/datasources', 401, 'Unauthorized', body),
                          ('POST', '/api/folders'): http_error(URL + '/api/folders', 403, 'Forbidden', b'{"message": "Access denied"}')})
-    api = GrafanaAPI(params(token=TOKEN))
+    api = GrafanaAPI(params(bearer_token=TOKEN))
     with pytest.raises(GrafanaAPIError) as err:
         api.datasources()
     assert 'HTTP 401' in err.value.msg and 'service account token' in err.value.msg

@@ -16,10 +16,9 @@ from ansible_collections.ilp.observability.plugins.module_utils.prometheus_api i
     PrometheusAPI,
     PrometheusAPIError,
     body_snippet,
-    prometheus_argument_spec,
-    prometheus_module_kwargs,
     strip_userinfo,
 )
+from ansible_collections.ilp.observability.plugins.module_utils.http_api import connection_argument_spec, module_kwargs
 from ansible_collections.ilp.observability.tests.unit.plugins.fakes import FakeResponse, http_error, install_open_url
 
 PASSWORD = 'S3cret-Passw0rd!'
@@ -27,7 +26,7 @@ TOKEN = 'tok-abcdef-0123456789'
 
 
 def params(**overrides):
-    values = dict((name, spec.get('default')) for name, spec in prometheus_argument_spec().items())
+    values = dict((name, spec.get('default')) for name, spec in connection_argument_spec().items())
     values['url'] = 'http://127.0.0.1:9090'
     values.update(overrides)
     return values
@@ -44,7 +43,7 @@ SUCCESS = {'status': 'success', 'data': {'groups': []}}
 
 
 def test_argument_spec_shared_options():
-    spec = prometheus_argument_spec()
+    spec = connection_argument_spec()
     assert spec['url']['required'] is True
     assert spec['url_password']['no_log'] is True
     assert spec['bearer_token']['no_log'] is True
@@ -52,15 +51,23 @@ def test_argument_spec_shared_options():
     assert spec['force_basic_auth']['default'] is True
     # a fresh copy every time: modules may change theirs
     spec['url']['required'] = False
-    assert prometheus_argument_spec()['url']['required'] is True
+    assert connection_argument_spec()['url']['required'] is True
 
 
 def test_module_kwargs_merge_module_options():
-    kwargs = prometheus_module_kwargs(dict(wait_timeout=dict(type='int', default=0)))
-    assert 'wait_timeout' in kwargs['argument_spec']
+    kwargs = module_kwargs(dict(expected_groups=dict(type='list')))
+    assert 'expected_groups' in kwargs['argument_spec']
     assert 'url' in kwargs['argument_spec']
+    assert 'wait_timeout' not in kwargs['argument_spec']
     assert ('bearer_token', 'url_password') in kwargs['mutually_exclusive']
     assert ('url_username', 'url_password') in kwargs['required_together']
+
+
+def test_module_kwargs_of_a_check_module():
+    spec = module_kwargs(dict(fail_on_problems=dict(type='bool', default=False)), check=True)['argument_spec']
+    assert spec['wait_timeout'] == dict(type='int', default=0)
+    assert spec['wait_interval'] == dict(type='float', default=5.0)
+    assert spec['fail_on_problems']['default'] is False  # the module's own option wins
 
 
 @pytest.mark.parametrize('url, expected', [

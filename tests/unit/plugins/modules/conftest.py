@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.ilp.observability.plugins.module_utils import http_api
 from ansible_collections.ilp.observability.tests.unit.plugins import fakes
 
 
 @pytest.fixture
 def clock(request, monkeypatch):
-    """A FakeClock in place of the ``time`` module of the tested module."""
-    return fakes.install_clock(monkeypatch, request.module.MODULE)
+    """A FakeClock in place of the ``time`` module of the shared check loop (http_api.run_check)."""
+    return fakes.install_clock(monkeypatch, http_api)
 
 
 @pytest.fixture

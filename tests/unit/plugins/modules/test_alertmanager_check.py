@@ -50,7 +50,7 @@ def am_routes(answer=None, metrics=METRICS_OK):
 def test_healthy_cluster_without_prometheus(run):
     outcome, result, fake = run(dict(url=URL, expected_peers=2), [fakes.RoutedOpenUrl(URL, am_routes())])
     assert outcome == 'exit', result['msg']
-    assert result['ok'] is True and result['problems'] == []
+    assert result['ok'] is True and fakes.messages(result) == []
     assert result['config_loaded'] is True and result['config_reload_successful'] is True
     assert result['cluster'] == dict(status='ready', name='mon-1', peers=['mon-1', 'mon-2'], expected=2)
     assert result['version'] == '0.34.2'
@@ -69,11 +69,12 @@ def test_missing_peer_and_failed_reload_are_named(run):
     outcome, result, dummy = run(dict(url=URL, expected_peers=2), [fakes.RoutedOpenUrl(URL, routes)])
     assert outcome == 'fail'
     assert result['ok'] is False
-    assert result['problems'] == [
+    assert fakes.messages(result) == [
         'the last configuration reload failed (alertmanager_config_last_reload_successful 0): '
         'Alertmanager runs the previous configuration',
         'cluster has 1 of 2 expected peers (status settling): mon-1']
     assert 'cluster has 1 of 2 expected peers' in result['msg']
+    assert [kind for kind, dummy in fakes.kinds(result)] == ['config_reload_failed', 'cluster_incomplete']
 
 
 @pytest.mark.parametrize('cluster_status, peers, expected, problem', [
@@ -85,14 +86,14 @@ def test_missing_peer_and_failed_reload_are_named(run):
 def test_cluster_states(run, cluster_status, peers, expected, problem):
     routes = am_routes(status(peers=peers, cluster_status=cluster_status))
     outcome, result, dummy = run(dict(url=URL, expected_peers=expected), [fakes.RoutedOpenUrl(URL, routes)])
-    assert result['problems'] == ([problem] if problem else [])
+    assert fakes.messages(result) == ([problem] if problem else [])
     assert outcome == ('fail' if problem else 'exit')
 
 
 def test_no_configuration_loaded(run):
     routes = am_routes(status(config=''))
     outcome, result, dummy = run(dict(url=URL), [fakes.RoutedOpenUrl(URL, routes)])
-    assert outcome == 'fail' and result['problems'] == ['no configuration loaded']
+    assert outcome == 'fail' and fakes.messages(result) == ['no configuration loaded']
     assert result['config_loaded'] is False
 
 
@@ -101,7 +102,8 @@ def test_failing_notifications_from_prometheus(run):
     outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM, instance='mon-1', notifications_window='10m'), [both])
     assert outcome == 'fail'
     assert result['notifications_failed'] == [dict(instance='mon-1', integration='webhook', failed=3.0)]
-    assert result['problems'] == ['integration webhook of mon-1 failed 3 notification(s) in the last 10m']
+    assert fakes.kinds(result) == [('notifications_failed', 'mon-1/webhook')]
+    assert fakes.messages(result) == ['integration webhook of mon-1 failed 3 notification(s) in the last 10m']
     (query_call,) = both.prom.calls
     assert 'alertmanager_notifications_failed_total%7Bjob%3D~%22alertmanager%22%2C+instance%3D%22mon-1%22%7D%5B10m%5D' \
         in query_call['url']

@@ -44,7 +44,7 @@ def args(**kw):
 def test_healthy(run):
     outcome, result, fake = run(args(expected_datasources=['Prometheus', 'loki'], expected_dashboards=['ilp-a']), [routes()])
     assert outcome == 'exit', result['msg']
-    assert result['changed'] is False and result['problems'] == []
+    assert result['changed'] is False and fakes.messages(result) == []
     assert [(d['name'], d['status']) for d in result['datasources']] == [('Prometheus', 'OK'), ('Loki', 'OK')]
     assert result['dashboards'] == [dict(uid='ilp-a', present=True, title='ILP A', folder_uid='ops')]
     assert result['health'] == HEALTH
@@ -63,8 +63,7 @@ def test_unhealthy_datasource_missing_ones_and_missing_dashboard(run):
     fake = routes({('GET', '/api/datasources/uid/loki/health'): loki_down, ('GET', '/api/search'): [[]]})
     outcome, result, dummy = run(args(expected_datasources=['Tempo'], expected_dashboards=['ilp-a']), [fake])
     assert outcome == 'fail'
-    kinds = [(p['kind'], p['name']) for p in result['problems']]
-    assert kinds == [('missing_datasource', 'Tempo'), ('unhealthy_datasource', 'Loki'), ('missing_dashboard', 'ilp-a')]
+    assert fakes.kinds(result) == [('missing_datasource', 'Tempo'), ('unhealthy_datasource', 'Loki'), ('missing_dashboard', 'ilp-a')]
     msg = result['msg']
     assert "data source 'Loki' (uid loki, type loki): health check failed (HTTP 400, status ERROR): Unable to connect with Loki." in msg
     assert "data source 'Tempo': no data source with this name or uid (data sources: Loki, Prometheus)" in msg
@@ -121,11 +120,24 @@ def test_database_failing(run):
 
 def test_unreachable_is_retried_until_wait_timeout(run, clock):
     refused = urllib.error.URLError(ConnectionRefusedError(111, 'Connection refused'))
-    outcome, result, dummy = run(dict(url='http://127.0.0.1:1', wait_timeout=3), [refused])
+    outcome, result, dummy = run(dict(url='http://127.0.0.1:1', wait_timeout=3, wait_interval=1), [refused])
     assert outcome == 'fail'
     assert result['msg'].startswith('Cannot connect to Grafana: GET http://127.0.0.1:1/api/health failed')
     assert 'gave up after wait_timeout=3s' in result['msg']
     assert clock.sleeps == [1.0, 1.0, 1.0]
+    assert fakes.kinds(result) == [('request_failed', 'http://127.0.0.1:1/api/health')]
+    assert result['http_calls'] == 4
+
+
+def test_problems_are_asked_again_every_wait_interval(run, clock):
+    loki_down = error(400, {'status': 'ERROR', 'message': 'Unable to connect with Loki.'})
+    loki_up = {'status': 'OK', 'message': 'Data source is working'}
+    fake = routes({('GET', '/api/datasources/uid/loki/health'): [loki_down, loki_down, loki_up]})
+    outcome, result, dummy = run(args(wait_timeout=60), [fake])
+    assert outcome == 'exit', result['msg']
+    assert clock.sleeps == [5.0, 5.0]
+    assert result['elapsed'] == 10
+    assert fakes.messages(result) == []
 
 
 def test_wrong_token_fails_at_once(run, clock):

@@ -349,5 +349,5 @@ def test_401_is_clear_and_secret_free(run):
     outcome, result, dummy = run(dict(dashboard=DASH), {
         ('GET', '/api/search'): fakes.http_error(URL + '/api/search', 401, 'Unauthorized', body)})
     assert outcome == 'fail'
-    assert 'HTTP 401' in result['msg'] and 'check url_username/url_password or token' in result['msg']
+    assert 'HTTP 401' in result['msg'] and 'check url_username/url_password or bearer_token' in result['msg']
     assert PASSWORD not in json.dumps(result)

@@ -65,7 +65,7 @@ def test_expected_services_with_recent_traces(run):
     query = urllib.parse.parse_qs(fake.calls[1]['query'])
     assert query['limit'] == ['1'] and int(query['end'][0]) == int(NOW * 1000000)
     assert int(query['end'][0]) - int(query['start'][0]) == 600 * 1000000
-    assert result['problems'] == [] and result['ok'] is True
+    assert fakes.messages(result) == [] and result['ok'] is True
 
 
 def test_missing_service_and_stale_service(run):
@@ -74,14 +74,15 @@ def test_missing_service_and_stale_service(run):
     outcome, result, dummy = run(dict(url=URL, expected_services=['ilp-connector-*', 'settlement']),
                                  [fakes.RoutedOpenUrl(URL, routes)])
     assert outcome == 'fail'
-    assert result['problems'] == [
+    assert fakes.messages(result) == [
         'no service settlement has sent spans (services known: ilp-connector-a, ilp-connector-b)',
         'no trace of service ilp-connector-b in the last 15m']
+    assert fakes.kinds(result) == [('missing_service', 'settlement'), ('no_recent_trace', 'ilp-connector-b')]
 
 
 def test_no_service_at_all(run):
     outcome, result, dummy = run(dict(url=URL), [fakes.RoutedOpenUrl(URL, {('GET', '/api/services'): services('jaeger')})])
-    assert outcome == 'fail' and result['problems'] == ['Jaeger knows no service: no spans received']
+    assert outcome == 'fail' and fakes.messages(result) == ['Jaeger knows no service: no spans received']
 
 
 def test_span_rate_from_prometheus(run):
@@ -90,7 +91,7 @@ def test_span_rate_from_prometheus(run):
     outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM), [both])
     assert outcome == 'fail'
     assert result['spans_per_second'] == {'mon-2': 0.0, 'mon-3': 4.5}
-    assert result['problems'] == ['Jaeger mon-2 accepts 0 spans/s over 15m, not above 0']
+    assert fakes.messages(result) == ['Jaeger mon-2 accepts 0 spans/s over 15m, not above 0']
     assert 'otelcol_receiver_accepted_spans_total' in urllib.parse.unquote_plus(both.prom.calls[0]['url'])
 
 
@@ -98,8 +99,8 @@ def test_jaeger_not_scraped(run):
     both = both_apis({('GET', '/api/services'): services('ilp-connector')}, {('GET', '/api/v1/query'): vector()})
     outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM, instance='mon-2', fail_on_problems=False), [both])
     assert outcome == 'exit' and result['ok'] is False
-    assert result['problems'] == ['Prometheus has no otelcol_receiver_accepted_spans_total of job jaeger instance mon-2 '
-                                  '(is Jaeger scraped?)']
+    assert fakes.messages(result) == ['Prometheus has no otelcol_receiver_accepted_spans_total of job jaeger instance mon-2 '
+                                      '(is Jaeger scraped?)']
 
 
 def test_query_api_answering_an_error(run):

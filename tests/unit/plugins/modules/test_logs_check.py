@@ -44,8 +44,9 @@ def test_victorialogs_fresh_and_stale_and_missing_hosts(run):
     assert result['hosts'] == {
         'conn-a': {'newest': '2026-11-29T03:49:37.5Z', 'age_seconds': 3.5, 'fresh': True, 'quiet': False},
         'conn-b': {'newest': '2026-11-29T03:36:09.123456789Z', 'age_seconds': 811.877, 'fresh': False, 'quiet': False}}
-    assert result['problems'] == ['newest ilp-connector line of conn-b is 811s old (more than 300s)',
-                                  'no ilp-connector line from conn-c in the last 3600s']
+    assert fakes.messages(result) == ['newest ilp-connector line of conn-b is 811s old (more than 300s)',
+                                      'no ilp-connector line from conn-c in the last 3600s']
+    assert fakes.kinds(result) == [('stale_logs', 'conn-b'), ('missing_logs', 'conn-c')]
     query = urllib.parse.parse_qs(fake.calls[0]['query'])['query'][0]
     assert query == '_time:3600s service.name:"ilp-connector" | stats by (host.name) max(_time) newest'
 
@@ -62,7 +63,7 @@ def test_victorialogs_no_line_at_all(run):
     fake = fakes.RoutedOpenUrl(VL, {('GET', '/select/logsql/query'): lines()})
     outcome, result, dummy = run(dict(url=VL, max_age=60, fail_on_problems=False), [fake])
     assert outcome == 'exit' and result['ok'] is False
-    assert result['problems'] == ['no ilp-connector line from any host in the last 60s']
+    assert fakes.messages(result) == ['no ilp-connector line from any host in the last 60s']
 
 
 def test_victorialogs_answer_that_is_not_json_lines(run):
@@ -87,8 +88,8 @@ def test_loki_fresh_stale_and_missing(run):
     assert outcome == 'fail'
     assert result['hosts'] == {'conn-a': {'newest': None, 'age_seconds': None, 'fresh': True, 'quiet': False},
                                'conn-b': {'newest': None, 'age_seconds': None, 'fresh': False, 'quiet': False}}
-    assert result['problems'] == ['no ilp-connector line from conn-b in the last 300s (older ones within 3600s)',
-                                  'no ilp-connector line from conn-c in the last 3600s']
+    assert fakes.messages(result) == ['no ilp-connector line from conn-b in the last 300s (older ones within 3600s)',
+                                      'no ilp-connector line from conn-c in the last 3600s']
     queries = [urllib.parse.parse_qs(c['query'])['query'][0] for c in fake.calls]
     assert queries == ['sum by (host_name) (count_over_time({service_name="ilp-connector"}[300s]))',
                        'sum by (host_name) (count_over_time({service_name="ilp-connector"}[3600s]))']
@@ -143,8 +144,8 @@ def test_quiet_host_passes_when_its_agent_has_nothing_pending(run):
     both = fakes.WithPrometheus(VL, store, PROM, {('GET', '/api/v1/query'): agents})
     outcome, result, dummy = run(dict(url=VL, prometheus_url=PROM, expected_hosts=['conn-a', 'conn-b', 'conn-c', 'conn-d']), [both])
     assert outcome == 'fail'
-    assert result['problems'] == ['newest ilp-connector line of conn-c is 812s old (more than 300s)',
-                                  'no ilp-connector line from conn-d in the last 3600s']
+    assert fakes.messages(result) == ['newest ilp-connector line of conn-c is 812s old (more than 300s)',
+                                      'no ilp-connector line from conn-d in the last 3600s']
     assert result['hosts']['conn-b']['quiet'] is True and result['hosts']['conn-a']['quiet'] is False
     queries = [urllib.parse.parse_qs(c['query'])['query'][0] for c in both.prom.calls]
     assert queries == ['up{job="otel_collector"} == 1',

@@ -116,7 +116,7 @@ def test_missing_group_is_reported(run):
                                  [rules_answer(healthy_groups())])
     assert outcome == 'fail'
     assert result['problems'] == [dict(
-        group='node_alerts', file=None, rule=None, kind='missing_group',
+        group='node_alerts', file=None, rule=None, kind='missing_group', subject='node_alerts',
         message="group 'node_alerts': expected group is not loaded (loaded groups: ilp_connector_alerts, ilp_connector_recording)",
     )]
     assert "group 'node_alerts'" in result['msg']
@@ -151,7 +151,7 @@ def test_rule_last_error_is_reported_with_group_and_rule(run):
     problem = result['problems'][0]
     assert problem['kind'] == 'last_error'
     assert problem['group'] == 'ilp_connector_recording'
-    assert problem['rule'] == 'job:up:sum'
+    assert problem['rule'] == 'job:up:sum' and problem['subject'] == 'job:up:sum'
     assert problem['file'] == RULES_FILE
     assert error in problem['message']
     assert "group 'ilp_connector_recording' rule 'job:up:sum'" in result['msg']
@@ -187,7 +187,7 @@ def test_slow_group(run):
     outcome, result, dummy = run(dict(url=URL, max_evaluation_seconds=0.5), [rules_answer(groups)])
     assert outcome == 'fail'
     assert result['problems'] == [dict(
-        group='ilp_connector_recording', file=RULES_FILE, rule=None, kind='slow_group',
+        group='ilp_connector_recording', file=RULES_FILE, rule=None, kind='slow_group', subject='ilp_connector_recording',
         message="group 'ilp_connector_recording': last evaluation took 2.750s, more than max_evaluation_seconds=0.5")]
 
 
@@ -215,7 +215,8 @@ def test_unknown_then_ok_with_wait(run, clock):
     assert outcome == 'exit', result['msg']
     assert result['problems'] == []
     assert len(fake.calls) == 3
-    assert clock.sleeps == [1.0, 1.0]
+    assert clock.sleeps == [5.0, 5.0]
+    assert result['http_calls'] == 3 and result['elapsed'] == 10
 
 
 def test_missing_group_then_loaded_with_wait(run, clock):
@@ -236,7 +237,7 @@ def test_unknown_is_a_problem_without_wait(run, clock):
 
 
 def test_unknown_until_wait_timeout(run, clock):
-    outcome, result, fake = run(dict(url=URL, wait_timeout=5), [rules_answer(unknown_groups())])
+    outcome, result, fake = run(dict(url=URL, wait_timeout=5, wait_interval=1), [rules_answer(unknown_groups())])
     assert outcome == 'fail'
     assert len(result['problems']) == 3
     assert 'after waiting 5s' in result['msg']

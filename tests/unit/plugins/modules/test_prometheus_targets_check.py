@@ -62,6 +62,7 @@ def test_all_up_passes(run):
     assert outcome == 'exit', result['msg']
     assert result['changed'] is False
     assert result['down'] == [] and result['missing'] == []
+    assert fakes.messages(result) == [] and result['http_calls'] == 1
     assert len(result['up']) == 4
     assert result['elapsed'] == 0
     assert fake.calls[0]['url'] == TARGETS_URL
@@ -78,14 +79,14 @@ def test_check_mode_is_read_only(run):
 
 
 def test_only_expected_targets_count(run):
-    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='prometheus')], timeout=0), [fleet('down', REFUSED)])
+    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='prometheus')]), [fleet('down', REFUSED)])
     assert outcome == 'exit'
     assert [t['job'] for t in result['up']] == ['prometheus']
     assert result['down'] == []
 
 
 def test_one_down_with_last_error(run, clock):
-    outcome, result, fake = run(dict(url=URL, expected=[dict(job='node')], timeout=0), [fleet('down', REFUSED)])
+    outcome, result, fake = run(dict(url=URL, expected=[dict(job='node')]), [fleet('down', REFUSED)])
     assert outcome == 'fail'
     assert [t['instance'] for t in result['down']] == ['10.0.0.12:9100']
     assert result['down'][0]['lastError'] == REFUSED
@@ -95,17 +96,17 @@ def test_one_down_with_last_error(run, clock):
 
 
 def test_down_until_timeout(run, clock):
-    outcome, result, fake = run(dict(url=URL, expected=[dict(job='node')], timeout=10, interval=3), [fleet('down', REFUSED)])
+    outcome, result, fake = run(dict(url=URL, expected=[dict(job='node')], wait_timeout=10, wait_interval=3), [fleet('down', REFUSED)])
     assert outcome == 'fail'
     assert clock.sleeps == [3, 3, 3, 1]
     assert len(fake.calls) == 5
     assert result['elapsed'] == 10
-    assert 'not all up after 10s' in result['msg']
+    assert 'Prometheus targets not all up (after waiting 10s)' in result['msg']
     assert REFUSED in result['msg']
 
 
 def test_down_then_up_reports_elapsed(run, clock):
-    outcome, result, fake = run(dict(url=URL, expected=[dict(job='node', count=2)], interval=2),
+    outcome, result, fake = run(dict(url=URL, expected=[dict(job='node', count=2)], wait_timeout=60, wait_interval=2),
                                 [fleet('unknown'), fleet('down', REFUSED), fleet()])
     assert outcome == 'exit', result['msg']
     assert result['elapsed'] == 4
@@ -113,48 +114,52 @@ def test_down_then_up_reports_elapsed(run, clock):
 
 
 def test_not_scraped_yet_is_not_up(run):
-    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node')], timeout=0), [fleet('unknown')])
+    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node')]), [fleet('unknown')])
     assert outcome == 'fail'
     assert 'is unknown: not scraped yet' in result['msg']
 
 
 def test_missing_job(run):
-    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='prometheus'), dict(job='alertmanager')], timeout=0), [fleet()])
+    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='prometheus'), dict(job='alertmanager')]), [fleet()])
     assert outcome == 'fail'
     assert result['missing'] == [dict(job='alertmanager', instance=None, labels={}, count=None, found=0,
                                       message="no active target for job 'alertmanager' (jobs found: ilp_connector, node, prometheus)")]
     assert "no active target for job 'alertmanager'" in result['msg']
 
 
-def test_missing_job_fails_even_without_fail_on_down(run):
-    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='alertmanager')], timeout=0, fail_on_down=False), [fleet()])
-    assert outcome == 'fail'
+def test_fail_on_problems_false_returns_a_missing_job(run):
+    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='alertmanager')], fail_on_problems=False), [fleet()])
+    assert outcome == 'exit'
     assert result['missing'][0]['job'] == 'alertmanager'
+    assert fakes.kinds(result) == [('missing_target', 'alertmanager')]
 
 
-def test_fail_on_down_false_warns(run):
-    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node')], timeout=0, fail_on_down=False), [fleet('down', REFUSED)])
+def test_fail_on_problems_false_warns(run):
+    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node')], fail_on_problems=False), [fleet('down', REFUSED)])
     assert outcome == 'exit'
     assert len(result['down']) == 1
+    assert fakes.kinds(result) == [('target_down', 'node/10.0.0.12:9100')]
+    assert REFUSED in result['problems'][0]['message']
     assert any(REFUSED in w for w in result['_warnings'])
 
 
 def test_count_expectation_met_with_one_down(run):
-    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node', count=1)], timeout=0), [fleet('down', REFUSED)])
+    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node', count=1)]), [fleet('down', REFUSED)])
     assert outcome == 'exit'
+    assert fakes.messages(result) == []
     assert len(result['up']) == 1
     assert len(result['down']) == 1
 
 
 def test_count_expectation_not_met(run):
-    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node', count=2)], timeout=0), [fleet('down', REFUSED)])
+    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node', count=2)]), [fleet('down', REFUSED)])
     assert outcome == 'fail'
     assert result['missing'] == []
     assert REFUSED in result['msg']
 
 
 def test_count_more_than_targets_is_missing(run):
-    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node', count=3)], timeout=0), [fleet()])
+    outcome, result, dummy = run(dict(url=URL, expected=[dict(job='node', count=3)]), [fleet()])
     assert outcome == 'fail'
     assert result['missing'][0]['found'] == 2
     assert "job 'node': expected at least 3 up target(s), only 2 target(s) found (2 up)" in result['msg']
@@ -162,21 +167,21 @@ def test_count_more_than_targets_is_missing(run):
 
 def test_instance_and_labels_select_targets(run):
     expected = [dict(job='node', instance='10.0.0.11:9100', labels=dict(ilp_network='testnet'))]
-    outcome, result, dummy = run(dict(url=URL, expected=expected, timeout=0), [fleet('down', REFUSED)])
+    outcome, result, dummy = run(dict(url=URL, expected=expected), [fleet('down', REFUSED)])
     assert outcome == 'exit'
     assert [t['instance'] for t in result['up']] == ['10.0.0.11:9100']
 
     expected = [dict(job='ilp_connector', labels=dict(ilp_network='testnet'))]
-    outcome, result, dummy = run(dict(url=URL, expected=expected, timeout=0), [fleet()])
+    outcome, result, dummy = run(dict(url=URL, expected=expected), [fleet()])
     assert outcome == 'fail'
     assert "job 'ilp_connector' labels ilp_network=testnet" in result['msg']
 
 
 def test_no_expectations_means_every_target(run):
-    outcome, result, dummy = run(dict(url=URL, timeout=0), [fleet('down', REFUSED)])
+    outcome, result, dummy = run(dict(url=URL), [fleet('down', REFUSED)])
     assert outcome == 'fail'
     assert len(result['up']) == 3 and len(result['down']) == 1
-    outcome, result, dummy = run(dict(url=URL, timeout=0), [fleet()])
+    outcome, result, dummy = run(dict(url=URL), [fleet()])
     assert outcome == 'exit'
 
 
@@ -191,11 +196,11 @@ def test_http_401_fails_without_retry_or_password(run, clock):
 
 def test_unreachable_prometheus_retried_until_timeout(run, clock):
     refused = urllib.error.URLError(ConnectionRefusedError(111, 'Connection refused'))
-    outcome, result, fake = run(dict(url=URL, expected=[dict(job='node')], timeout=4, interval=1), [refused])
+    outcome, result, fake = run(dict(url=URL, expected=[dict(job='node')], wait_timeout=4, wait_interval=1), [refused])
     assert outcome == 'fail'
     assert len(fake.calls) == 5
     assert 'Connection refused' in result['msg']
-    assert 'gave up after timeout=4s' in result['msg']
+    assert 'gave up after wait_timeout=4s' in result['msg']
 
 
 def test_invalid_count(run):
@@ -228,7 +233,7 @@ def test_a_failed_probe_is_a_target_down(run):
     answers = [targets_answer(probe_target('conn-a', 'http://10.0.0.11:7780/status'),
                               probe_target('conn-b', 'http://10.0.0.12:7780/status')),
                query_answer({'job': 'blackbox_http_health', 'instance': 'conn-b', 'target': 'http://10.0.0.12:7780/status'})]
-    outcome, result, fake = run(dict(url=URL, expected=[dict(job='blackbox_http_health')], timeout=0), answers)
+    outcome, result, fake = run(dict(url=URL, expected=[dict(job='blackbox_http_health')]), answers)
     assert outcome == 'fail'
     assert [t['instance'] for t in result['down']] == ['conn-b']
     assert 'probe of http://10.0.0.12:7780/status failed (probe_success 0)' in result['msg']
@@ -237,6 +242,6 @@ def test_a_failed_probe_is_a_target_down(run):
 
 def test_probes_false_counts_the_prober_answering(run):
     answers = [targets_answer(probe_target('conn-b', 'http://10.0.0.12:7780/status'))]
-    outcome, result, fake = run(dict(url=URL, expected=[dict(job='blackbox_http_health')], timeout=0, probes=False), answers)
+    outcome, result, fake = run(dict(url=URL, expected=[dict(job='blackbox_http_health')], probes=False), answers)
     assert outcome == 'exit', result['msg']
     assert len(fake.calls) == 1
