@@ -48,6 +48,15 @@ options:
     description:
       - Value of the C(instance) label of this Jaeger in Prometheus; unset checks every Jaeger of the job.
     type: str
+  traffic_query:
+    description:
+      - With O(prometheus_url), a PromQL expression of the ILP packets the connectors handled in the
+        last O(window) (C($window) is replaced by it). When it answers 0 or nothing, the network was
+        quiet - no payment, no span to expect - and a missing recent trace or a low span rate is no
+        problem; the result says C(quiet). Jaeger must still answer and know the expected services.
+      - Empty never treats the network as quiet.
+    type: str
+    default: "sum(max_over_time(ilp:packets:rate1m[$window]))"
 extends_documentation_fragment:
   - ilp.observability.http_api
   - ilp.observability.http_api.check
@@ -110,6 +119,13 @@ recent_traces:
   returned: when the services could be read
   type: dict
   sample: {"ilp-connector-a": true}
+quiet:
+  description:
+    - Whether the connectors handled no ILP packet within O(window) (O(traffic_query)), so that no
+      span was expected; missing recent traces and a low span rate were then not counted.
+  returned: when O(prometheus_url) is set
+  type: bool
+  sample: false
 spans_per_second:
   description: Accepted spans per second over O(window), by Jaeger instance.
   returned: when O(prometheus_url) is set
@@ -185,6 +201,18 @@ def check(module, api, prometheus, window_seconds):
         problems.append(problem('missing_service', '*', 'Jaeger knows no service: no spans received'))
     result['recent_traces'] = recent
 
+    quiet = False
+    if prometheus is not None and p['traffic_query']:
+        prometheus.warnings = []
+        traffic = instant_query(prometheus, p['traffic_query'].replace('$window', p['window']))
+        quiet = not any(value > 0 for _labels, value in traffic)
+        result['quiet'] = quiet
+        warnings.extend(prometheus.warnings)
+    if quiet:
+        # No packet, no span: a trace check on a quiet network tells nothing (like logs_check's
+        # quiet hosts). Jaeger answering and knowing the services still count.
+        problems = [pr for pr in problems if pr['kind'] != 'no_recent_trace']
+
     if prometheus is not None:
         prometheus.warnings = []
         samples = instant_query(prometheus, spans_query(p['jaeger_job'], p['instance'], p['window']))
@@ -195,7 +223,7 @@ def check(module, api, prometheus, window_seconds):
                                     'Prometheus has no otelcol_receiver_accepted_spans_total of job %s%s (is Jaeger scraped?)'
                                     % (p['jaeger_job'], ' instance %s' % p['instance'] if p['instance'] else '')))
         for instance, value in sorted(rates.items()):
-            if value <= p['min_spans_per_second']:
+            if value <= p['min_spans_per_second'] and not quiet:
                 problems.append(problem('low_span_rate', instance, 'Jaeger %s accepts %g spans/s over %s, not above %g'
                                         % (instance or '?', value, p['window'], p['min_spans_per_second'])))
         warnings.extend(prometheus.warnings)
@@ -203,6 +231,8 @@ def check(module, api, prometheus, window_seconds):
     summary = 'Jaeger %s' % api.base_url
     if not problems:
         summary += ': %d service(s) sending spans' % len([name for name in services if name not in OWN_SERVICES])
+        if quiet:
+            summary += ' (quiet network: no ILP packet within %s, no recent span expected)' % p['window']
     return problems, result, warnings, summary
 
 
@@ -214,6 +244,7 @@ def main():
         min_spans_per_second=dict(type='float', default=0.0),
         jaeger_job=dict(type='str', default='jaeger'),
         instance=dict(type='str'),
+        traffic_query=dict(type='str', default='sum(max_over_time(ilp:packets:rate1m[$window]))'),
     ), check=True, **PROMETHEUS_CONSTRAINTS))
     p = module.params
     match = WINDOW_RE.match(p['window'])

@@ -70,10 +70,18 @@ def ok(body):
     return lambda query: (200, body)
 
 
-def prometheus_routes(down=False):
-    target = {"labels": {"job": "node", "instance": "c1"}, "scrapePool": "node", "scrapeUrl": "http://c1:9100/metrics",
-              "health": "down" if down else "up", "lastError": "connection refused" if down else "",
-              "lastScrape": "2026-11-29T03:49:41Z"}
+# Every target the test inventory has (the scrape catalog's jobs whose groups have hosts), by job
+# and host name: what validate expects Prometheus to list.
+INVENTORY_TARGETS = [("prometheus", "mon"), ("node", "mon"), ("node", "c1"), ("node", "c2"), ("alertmanager", "mon"),
+                     ("connector", "c1"), ("connector", "c2"), ("grafana", "mon"), ("jaeger", "mon"),
+                     ("otel_collector", "mon"), ("otel_collector", "c1"), ("otel_collector", "c2"), ("victorialogs", "mon")]
+
+
+def prometheus_routes(down=False, missing=()):
+    targets = [{"labels": {"job": job, "instance": host}, "scrapePool": job, "scrapeUrl": f"http://{host}/metrics",
+                "health": "down" if down and (job, host) == ("node", "c1") else "up",
+                "lastError": "connection refused" if down and (job, host) == ("node", "c1") else "",
+                "lastScrape": "2026-11-29T03:49:41Z"} for job, host in INVENTORY_TARGETS if (job, host) not in missing]
     groups = [{"name": name, "file": f"/etc/prometheus/rules/{name}.yml", "interval": 15, "evaluationTime": 0.001,
                "lastEvaluation": "2026-11-29T03:49:41Z",
                "rules": [{"name": "x", "health": "ok", "type": "recording", "lastError": ""}]} for name in RULE_GROUPS]
@@ -84,7 +92,7 @@ def prometheus_routes(down=False):
         if "otelcol_receiver_accepted_spans_total" in expr:
             result = [{"metric": {"instance": "mon"}, "value": [time.time(), "2.5"]}]
         return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
-    return {"/api/v1/targets": ok({"status": "success", "data": {"activeTargets": [target], "droppedTargets": []}}),
+    return {"/api/v1/targets": ok({"status": "success", "data": {"activeTargets": targets, "droppedTargets": []}}),
             "/api/v1/rules": ok({"status": "success", "data": {"groups": groups}}),
             "/api/v1/query": query}
 
@@ -199,6 +207,17 @@ def test_every_failed_component_is_named(tmp_path, stack):
     assert "newest ilp-connector line of c2 is" in proc.stdout
     assert ("3 check(s) failed: prometheus on mon (targets up); alertmanager on mon (cluster complete); "
             "victorialogs on mon (connector logs fresh)") in proc.stdout
+
+
+def test_a_target_of_the_inventory_that_prometheus_lacks_is_named(tmp_path, stack):
+    """Every other target up, but Prometheus lists none for Jaeger on mon (just restarted, or the
+    job lost): validate expects every inventory target by name."""
+    stubs = stack(prometheus=prometheus_routes(missing={("jaeger", "mon")}))
+    proc = run_validate(tmp_path, stubs)
+    assert proc.returncode != 0
+    rows = {tuple(cell.strip() for cell in line.split(" | ")[:3]) for line in table_lines(proc.stdout)[1:]}
+    assert ("prometheus (mon)", "targets up", "FAIL") in rows
+    assert "no active target for job 'jaeger' instance 'mon'" in proc.stdout
 
 
 def test_an_unreachable_service_and_a_stack_without_traces(tmp_path, stack):

@@ -92,7 +92,39 @@ def test_span_rate_from_prometheus(run):
     assert outcome == 'fail'
     assert result['spans_per_second'] == {'mon-2': 0.0, 'mon-3': 4.5}
     assert fakes.messages(result) == ['Jaeger mon-2 accepts 0 spans/s over 15m, not above 0']
-    assert 'otelcol_receiver_accepted_spans_total' in urllib.parse.unquote_plus(both.prom.calls[0]['url'])
+    asked = [urllib.parse.unquote_plus(call['url']) for call in both.prom.calls]
+    assert any('otelcol_receiver_accepted_spans_total' in url for url in asked)
+    assert any('ilp:packets:rate1m[15m]' in url for url in asked), 'the traffic of the window is asked first'
+    assert result['quiet'] is False
+
+
+def by_query(spans, packets):
+    """Prometheus answering the span-rate query with `spans` and the traffic query with `packets`."""
+    def answer(call):
+        expr = urllib.parse.parse_qs(call['query'] or '').get('query', [''])[0] or urllib.parse.unquote_plus(call['url'])
+        return vector(*(packets if 'ilp:packets' in expr else spans))
+    return answer
+
+
+def test_a_quiet_network_is_not_a_broken_one(run):
+    # No ILP packet in the window: no trace of the connectors and no accepted span is no problem.
+    jaeger = {('GET', '/api/services'): services('jaeger', 'ilp-connector-a'),
+              ('GET', '/api/traces'): traces_by_service({})}
+    both = both_apis(jaeger, {('GET', '/api/v1/query'): by_query(spans=[({'instance': 'mon'}, 0)], packets=[({}, 0)])})
+    outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM, expected_services=['ilp-connector*']), [both])
+    assert outcome == 'exit', result.get('msg')
+    assert result['quiet'] is True and result['recent_traces'] == {'ilp-connector-a': False}
+    assert 'quiet network' in result['msg'] or 'quiet network' in str(result)
+    # Packets flowed but no span arrived: that is broken.
+    both = both_apis(jaeger, {('GET', '/api/v1/query'): by_query(spans=[({'instance': 'mon'}, 0)], packets=[({}, 3.5)])})
+    outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM, expected_services=['ilp-connector*']), [both])
+    assert outcome == 'fail' and result['quiet'] is False
+    assert fakes.kinds(result) == [('no_recent_trace', 'ilp-connector-a'), ('low_span_rate', 'mon')]
+    # A service that never sent a span is missing whatever the traffic.
+    both = both_apis({('GET', '/api/services'): services('jaeger')},
+                     {('GET', '/api/v1/query'): by_query(spans=[({'instance': 'mon'}, 0)], packets=[({}, 0)])})
+    outcome, result, dummy = run(dict(url=URL, prometheus_url=PROM, expected_services=['ilp-connector*']), [both])
+    assert outcome == 'fail' and fakes.kinds(result)[0][0] == 'missing_service'
 
 
 def test_jaeger_not_scraped(run):
