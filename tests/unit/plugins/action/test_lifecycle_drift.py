@@ -113,8 +113,9 @@ class Harness(object):
         self.calls.append(module_args)
         if isinstance(self.state, BaseException):
             raise self.state
-        return self.state if 'state' not in self.state and 'failed' in self.state else {'changed': False,
-                                                                                          'state': self.state}
+        if 'failed' in self.state:
+            return self.state
+        return {'changed': False, 'state': self.state}
 
     def run(self):
         return self.action.run(task_vars={'ansible_parent_role_names': ['ilp.observability.fake']})
