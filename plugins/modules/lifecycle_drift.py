@@ -30,12 +30,12 @@ options:
     type: dict
   service:
     description:
-      - The service that should run. Keys C(name), C(user), C(group), C(home), C(directories)
-        (C(path), C(owner), C(group), C(mode)), C(files) (C(dest), C(owner), C(group), C(mode) and
-        either C(content) or C(src), a template with optional C(variable_start_string),
-        C(variable_end_string)), C(unit) (C(path) and C(src) of the unit template),
-        C(managed_dirs) (folders where only the files above may exist), C(restart_required),
-        and C(ready) (C(url), C(status), C(validate_certs), C(username), C(password)).
+      - The service that should run. Keys C(name), C(user), C(group), C(home), C(directories),
+        C(config_files), C(secret_files), C(support_files) (entries as the lifecycle role's
+        argument spec describes them; owner, group and mode not given take the spec's defaults),
+        C(unit) (C(path) and C(src) of the unit template), C(managed_dirs) (folders where only the
+        files above may exist), C(restart_required), C(releases) (C(root), C(keep)), and C(ready)
+        (C(url), C(status), C(validate_certs), C(username), C(password)).
     type: dict
   paths:
     description:
@@ -106,24 +106,18 @@ EXAMPLES = r"""
 
 RETURN = r"""
 drift:
-  description: What differs from the wanted state, one line each; empty when the host is in sync.
+  description:
+    - What differs from the wanted state, one line each; empty when the host is in sync. An
+      error while working out the wanted state, reading the host or comparing is a line too.
   returned: always
   type: list
   elements: str
-in_sync:
-  description: True when nothing differs.
-  returned: always
-  type: bool
-live_release:
-  description: The folder the C(current) link points at now (before any change); empty when none.
-  returned: always
-  type: str
 action:
   description: V(none); the role's later steps replace it with what they did.
   returned: always
   type: str
 release:
-  description: The live release (as RV(live_release)); the role's later steps replace it.
+  description: The folder the C(current) link points at now (before any change); empty when none. The role's later steps replace it.
   returned: always
   type: str
 previous_release:
