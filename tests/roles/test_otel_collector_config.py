@@ -261,7 +261,7 @@ def test_no_store_fails_before_anything_changes_unless_the_debug_exporter_is_ask
     assert config["service"]["pipelines"]["logs/connector"]["exporters"] == ["debug"]
     # The agent's own lines (where the debug exporter prints) are never read back.
     drop = config["processors"]["filter/system"]["logs"]["log_record"][0]
-    assert 'log.body["_SYSTEMD_UNIT"] == "otel-collector.service"' in drop
+    assert 'log.body["_SYSTEMD_UNIT"] == "otel_collector.service"' in drop
 
 
 def test_variables_and_the_merged_config_change_what_they_say(tmp_path):

@@ -70,7 +70,7 @@ def test_rows_of_the_lab_from_the_role_defaults():
     assert urls(rows, "blackbox_exporter") == ["http://10.1.0.2:9115/", "http://10.1.0.2:9115/metrics"]
     assert urls(rows, "VictoriaLogs", "ui") == ["http://10.1.0.2:9428/select/vmui/"]
     assert urls(rows, "node_exporter") == [f"http://{a}:9100/metrics" for a in ("10.1.0.3", "10.1.0.4", "10.1.0.2")]
-    assert urls(rows, "otel-collector", "health") == [f"http://{a}:13134/" for a in ("10.1.0.3", "10.1.0.4", "10.1.0.2")]
+    assert urls(rows, "otel_collector", "health") == [f"http://{a}:13134/" for a in ("10.1.0.3", "10.1.0.4", "10.1.0.2")]
     assert urls(rows, "ilp-connector") == ["http://10.1.0.3:7780/status", "http://10.1.0.3:7780/metrics",
                                            "http://10.1.0.4:7780/status", "http://10.1.0.4:7780/metrics"]
     # Groups without hosts have no rows; no credentials unless the inventory has some.
@@ -102,7 +102,7 @@ def test_rows_follow_the_inventory():
 def test_no_log_agent_without_a_log_store():
     inv = lab_inventory()
     del inv["victorialogs"]
-    assert not urls(report.endpoints(inv, ADDRESSES), "otel-collector")
+    assert not urls(report.endpoints(inv, ADDRESSES), "otel_collector")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

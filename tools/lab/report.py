@@ -45,7 +45,7 @@ import yaml
 TOP = Path(__file__).resolve().parents[2]
 
 # The systemd units of the collection's services, in the order the report lists them.
-UNITS = ["node_exporter", "otel-collector", "ilp-connector", "prometheus", "alertmanager", "blackbox_exporter",
+UNITS = ["node_exporter", "otel_collector", "ilp-connector", "prometheus", "alertmanager", "blackbox_exporter",
          "victorialogs", "loki", "jaeger", "grafana"]
 
 # The UIs and APIs, per inventory group: component, kind (ui, api, health, metrics), role whose
@@ -78,8 +78,8 @@ ENDPOINTS = [
     ("grafana", "Grafana", "api", "grafana", "grafana_listen_port", "/api/health", "grafana_tls_cert", ""),
     ("all", "node_exporter", "metrics", "node_exporter", "node_exporter_listen_address", "/metrics",
      "node_exporter_tls_cert", "node_exporter_basic_auth_users"),
-    ("logagent", "otel-collector", "health", "otel_collector", "otel_collector_health_listen_address", "/", "", ""),
-    ("logagent", "otel-collector", "metrics", "otel_collector", "otel_collector_metrics_listen_address", "/metrics", "", ""),
+    ("otel_collector", "otel_collector", "health", "otel_collector", "otel_collector_health_listen_address", "/", "", ""),
+    ("otel_collector", "otel_collector", "metrics", "otel_collector", "otel_collector_metrics_listen_address", "/metrics", "", ""),
 ]
 CONNECTOR_ENDPOINTS = {
     "interledgerjs": [("health", "connector_admin_api_port", "/status"), ("metrics", "connector_admin_api_port", None)],
@@ -198,7 +198,7 @@ def endpoints(inv: dict, addresses: dict[str, str], roles: Path = TOP / "roles")
     groups = group_hosts(inv)
     hostvars = (inv.get("_meta") or {}).get("hostvars", {})
     # The log agent runs on every host when the inventory has a log store (playbooks/otel_collector.yml).
-    groups["logagent"] = groups["all"] if groups.get("loki") or groups.get("victorialogs") else []
+    groups["otel_collector"] = groups["all"] if groups.get("loki") or groups.get("victorialogs") else []
     defaults = {role: role_defaults(role, roles) for role in {entry[3] for entry in ENDPOINTS} | {"connector"}}
     rows = [host_row(entry, host, hostvars.get(host, {}), defaults[entry[3]], addresses.get(host, host))
             for entry in ENDPOINTS for host in groups.get(entry[0], [])]

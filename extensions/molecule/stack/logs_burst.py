@@ -1,7 +1,7 @@
 """Bounded bursts of real connector error lines, followed from the journal to the log store, as one JSON report.
 
   logs_burst.py --store http://HOST:9428 --tool-dir DIR --sender URL --receiver URL
-                --agent-host ilp-stack-a --agent-unit otel-collector --store-host ilp-stack-mon
+                --agent-host ilp-stack-a --agent-unit otel_collector --store-host ilp-stack-mon
                 --store-unit victorialogs --node-id connector-a [--base-amount 6000000000000]
                 [--burst 400] [--restart-burst 1000] [--outage-burst 300] [--outage-seconds 30]
 
