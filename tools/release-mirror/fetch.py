@@ -28,7 +28,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import urllib.error
@@ -52,8 +51,6 @@ FACT_ARCHIVE_FIELDS = ("name", "top", "checksums", "checksum_line", "checksums_m
 # The first is the build host's and the one the lab and the tests use.
 ARCHES = ("amd64", "arm64")
 HOST_ARCH = ARCHES[0]
-GNU_LINE = re.compile(r"^([0-9A-Fa-f]{64})(?:[ \t]+\*?(.+))?$")
-BSD_LINE = re.compile(r"^SHA256 ?\((.+)\) ?= ?([0-9A-Fa-f]{64})$")
 
 
 def log(msg: str) -> None:
@@ -163,11 +160,10 @@ def shared_checksum_archives(spec: dict, arch: str) -> list[str]:
 
 
 def line_file(line: str) -> str:
-    """The file name (last path part) a checksum line names, or "" for a line without one."""
-    stripped = line.strip()
-    gnu, bsd = GNU_LINE.match(stripped), BSD_LINE.match(stripped)
-    path = (gnu.group(2) if gnu else None) or (bsd.group(1) if bsd else None)
-    return Path(path.strip()).name if path else ""
+    """The file name (last path part) a checksum line names, or "" for a line without one, read
+    the way the roles read checksum files (the release_digest filter's checksum_entries)."""
+    entries = facts_lib.checksum_entries(line)
+    return Path(entries[0][1].replace("\\", "/")).name if entries and entries[0][1] else ""
 
 
 def merge_checksum_lines(base: str, other: str, from_other: set[str], sort: bool = False) -> str:
